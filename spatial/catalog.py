@@ -1,0 +1,156 @@
+"""The layer catalogue: kinds of planning layer, their rules, targets and styles (layers/catalog.toml)."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFAULT_CATALOG = Path(__file__).resolve().parent.parent / "layers" / "catalog.toml"
+
+VERDICTS = ("prohibited", "needs_approval", "allowed", "no_conflict")
+VERDICT_LABELS = {
+    "prohibited": "禁止 Prohibited",
+    "needs_approval": "需审批 Needs approval",
+    "allowed": "允许 Allowed",
+    "no_conflict": "无冲突 No conflict",
+}
+RULE_CLASSES = ("prohibited", "restricted", "conditional", "information")
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    types: tuple[str, ...]
+    verdict: str
+    rule_zh: str
+    rule_en: str
+    source: str
+
+    def applies_to(self, project_type: str) -> bool:
+        return "*" in self.types or project_type in self.types
+
+
+@dataclass(frozen=True)
+class LayerKind:
+    id: str
+    name_zh: str
+    name_en: str
+    group: str
+    geometry: str
+    rule_class: str
+    aliases: tuple[str, ...] = ()
+    rules: tuple[Rule, ...] = ()
+    style: dict[str, Any] = field(default_factory=dict)
+    source: str = ""
+    rule_zh: str = ""
+    rule_en: str = ""
+    protected_area: bool = False
+    precedence: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """Chinese name first, English beside it."""
+        return f"{self.name_zh} {self.name_en}"
+
+    @property
+    def is_constraint(self) -> bool:
+        return bool(self.rules)
+
+    def rule_for(self, project_type: str) -> Rule | None:
+        return next((r for r in self.rules if r.applies_to(project_type)), None)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    kinds: dict[str, LayerKind]
+    project_types: dict[str, dict[str, str]]
+    sources: dict[str, dict[str, str]]
+    indicators: dict[str, dict[str, Any]]
+    path: Path
+
+    def kind(self, kind_id: str) -> LayerKind:
+        try:
+            return self.kinds[kind_id]
+        except KeyError:
+            raise KeyError(
+                f"unknown layer kind {kind_id!r} in {self.path}; known kinds: {', '.join(self.kinds)}"
+            ) from None
+
+    def kind_for_name(self, name: str) -> LayerKind | None:
+        """Recognise a delivered layer name (STBHHX, 生态保护红线 …) as a catalogue kind."""
+        key = Path(name).stem.upper()
+        for kind in self.kinds.values():
+            if key == kind.id.upper() or key in (a.upper() for a in kind.aliases):
+                return kind
+        return None
+
+    def protected_kinds(self) -> list[LayerKind]:
+        return sorted((k for k in self.kinds.values() if k.protected_area), key=lambda k: k.precedence or 99)
+
+    def source_title(self, ref: str) -> str:
+        """'000:936' -> the document's bilingual title with the reference."""
+        doc = ref.split(":", 1)[0].strip()
+        src = self.sources.get(doc)
+        return f"{src['title_zh']} ({src['title_en']}) {ref}" if src else ref
+
+
+def _rule(raw: dict[str, Any], kind_id: str) -> Rule:
+    verdict = raw["verdict"]
+    if verdict not in VERDICTS:
+        raise ValueError(f"catalogue kind {kind_id}: rule {raw.get('id')} has unknown verdict {verdict!r}")
+    return Rule(
+        id=raw["id"],
+        types=tuple(raw.get("types", ["*"])),
+        verdict=verdict,
+        rule_zh=raw.get("rule_zh", ""),
+        rule_en=raw.get("rule_en", ""),
+        source=raw.get("source", ""),
+    )
+
+
+_KIND_FIELDS = {"name_zh", "name_en", "group", "geometry", "rule_class", "aliases", "rules", "style",
+                "source", "rule_zh", "rule_en", "protected_area", "precedence"}
+
+
+def load_catalog(path: str | Path | None = None) -> Catalog:
+    """Read and check the catalogue (default: the bundled layers/catalog.toml)."""
+    path = Path(path) if path else DEFAULT_CATALOG
+    with open(path, "rb") as fh:
+        data = tomllib.load(fh)
+    kinds: dict[str, LayerKind] = {}
+    for kind_id, raw in data.get("kinds", {}).items():
+        if raw.get("rule_class") not in RULE_CLASSES:
+            raise ValueError(f"{path}: kind {kind_id} has rule_class {raw.get('rule_class')!r}; use one of {RULE_CLASSES}")
+        kinds[kind_id] = LayerKind(
+            id=kind_id,
+            name_zh=raw["name_zh"],
+            name_en=raw["name_en"],
+            group=raw.get("group", ""),
+            geometry=raw["geometry"],
+            rule_class=raw["rule_class"],
+            aliases=tuple(raw.get("aliases", ())),
+            rules=tuple(_rule(r, kind_id) for r in raw.get("rules", ())),
+            style=dict(raw.get("style", {})),
+            source=raw.get("source", ""),
+            rule_zh=raw.get("rule_zh", ""),
+            rule_en=raw.get("rule_en", ""),
+            protected_area=bool(raw.get("protected_area", False)),
+            precedence=raw.get("precedence"),
+            extra={k: v for k, v in raw.items() if k not in _KIND_FIELDS},
+        )
+    project_types = dict(data.get("project_types", {}))
+    for kind in kinds.values():
+        for rule in kind.rules:
+            unknown = [t for t in rule.types if t != "*" and t not in project_types]
+            if unknown:
+                raise ValueError(f"{path}: kind {kind.id} rule {rule.id} names unknown project types {unknown}")
+    return Catalog(
+        kinds=kinds,
+        project_types=project_types,
+        sources=dict(data.get("sources", {})),
+        indicators=dict(data.get("indicators", {})),
+        path=path,
+    )
