@@ -1,9 +1,186 @@
-"""`spatial check`: CLI over spatial.check (filled in by the check work)."""
+"""`spatial check`: CLI over spatial.check."""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
 
 import typer
 
 
+def _parse_layer_opts(values: list[str], catalog) -> list[tuple[str, Path, str | None]]:
+    """KIND=PATH or KIND=PATH:LAYER (KIND a catalogue id or an alias such as STBHHX)."""
+    from spatial.cli import fail
+
+    out = []
+    for raw in values:
+        if "=" not in raw:
+            fail(f"--layer {raw!r}: write KIND=PATH, e.g. --layer ecological_redline=STBHHX.shp "
+                 f"(kinds: {', '.join(k for k, v in catalog.kinds.items() if v.is_constraint)})")
+        key, value = raw.split("=", 1)
+        key = key.strip()
+        kind = catalog.kinds.get(key) or catalog.kind_for_name(key)
+        if kind is None:
+            fail(f"--layer {raw!r}: {key!r} is not a layer kind of the catalogue {catalog.path}; "
+                 f"use one of {', '.join(catalog.kinds)}")
+        path, layer = Path(value), None
+        if not path.exists() and ":" in value:
+            head, tail = value.rsplit(":", 1)
+            if Path(head).exists():
+                path, layer = Path(head), tail
+        if not path.exists():
+            fail(f"--layer {raw!r}: file {value} not found; check the path")
+        out.append((kind.id, path, layer))
+    return out
+
+
 def register(app: typer.Typer) -> None:
     """Add the check command to the CLI."""
+
+    @app.command("check")
+    def check_cmd(
+        projects: Annotated[Optional[Path], typer.Argument(
+            help="项目文件 projects file (shp, gpkg, geojson, kml, 界址点 txt …); "
+                 "default: the workspace's [projects]")] = None,
+        workspace: Annotated[Optional[Path], typer.Option(
+            "--workspace", "-w", help="工作空间目录 workspace folder (default: the Changshan demo, "
+                                      "or none when only --layer is given)")] = None,
+        layer: Annotated[Optional[list[str]], typer.Option(
+            "--layer", "-l", help="管控图层 constraint layer KIND=PATH[:LAYER], adds or replaces a workspace layer; "
+                                  "repeatable, e.g. --layer ecological_redline=STBHHX.shp")] = None,
+        project_type: Annotated[Optional[str], typer.Option(
+            "--type", "-t", help="项目类型 project type for every project (overrides the project_type column), "
+                                 "e.g. energy, industrial, linear_infrastructure")] = None,
+        near: Annotated[float, typer.Option(
+            "--near", help="邻近搜索半径 report the nearest feature within this many metres when there is no "
+                           "overlap (0: off)")] = 1000.0,
+        width: Annotated[Optional[float], typer.Option(
+            "--width", help="线状项目宽度 corridor width of line projects in metres (area besides length)")] = None,
+        radius: Annotated[float, typer.Option(
+            "--radius", help="点状项目半径 radius of point projects in metres")] = 50.0,
+        area: Annotated[str, typer.Option(
+            "--area", help="面积算法 area method: official (国土调查椭球面积) | geodesic")] = "official",
+        out: Annotated[Path, typer.Option("--out", "-o", help="输出目录 output folder")] = Path("out/check"),
+        projects_layer: Annotated[Optional[str], typer.Option(
+            "--projects-layer", help="项目图层名 layer inside the projects file (GeoPackage)")] = None,
+        encoding: Annotated[Optional[str], typer.Option(
+            "--encoding", help="项目文件编码 attribute encoding of the projects file, e.g. gbk")] = None,
+        crs: Annotated[Optional[str], typer.Option(
+            "--crs", help="项目坐标系 CRS of a projects file that has none, e.g. EPSG:4490 or EPSG:4527")] = None,
+        no_xlsx: Annotated[bool, typer.Option("--no-xlsx", help="不写 Excel skip check.xlsx (large batches)")] = False,
+    ) -> None:
+        """项目冲突检查 Check projects against the red line and every constraint layer of the workspace.
+
+        Writes summary.csv, overlaps.csv, check.xlsx, overlaps.gpkg and report.html to --out.
+        Exit code 0 whenever the check ran, whatever the verdicts.
+        """
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        from rich.table import Table
+
+        from spatial.catalog import load_catalog
+        from spatial.check import VERDICT_RANK, _to_cgcs2000, _type_lookup, check, write_check_outputs
+        from spatial.cli import check_area_method, console, err_console, fail, open_workspace
+        from spatial.io import InputError, read_layer
+        from spatial.workspace import DEMO_WORKSPACE, Layer
+
+        method = check_area_method(area)
+        for label, value in (("--near", near), ("--radius", radius)):
+            if value is not None and value < 0:
+                fail(f"{label} must not be negative, not {value}")
+        if width is not None and width <= 0:
+            fail(f"--width must be a positive number of metres, not {width}")
+
+        base_catalog = load_catalog()
+        if project_type is not None and str(project_type).strip().lower() not in _type_lookup(base_catalog):
+            fail(f"--type {project_type!r} is not a project type of the catalogue; use one of: "
+                 + ", ".join(f"{t} ({v.get('name_zh', '')})" for t, v in base_catalog.project_types.items()))
+        extra = _parse_layer_opts(layer or [], base_catalog)
+
+        # projects first: a bad projects file fails before the layers are read
+        read, proj_path = None, None
+        if projects is not None:
+            if not projects.exists():
+                fail(f"{projects}: file not found; check the path")
+            try:
+                read = read_layer(projects, projects_layer, encoding=encoding, crs=crs)
+            except InputError as exc:
+                fail(str(exc))
+            proj_path = projects
+
+        # constraint layers: the workspace, plus or replaced by --layer
+        ws = None
+        if workspace is not None or not extra:
+            ws_path = workspace or DEMO_WORKSPACE
+            simple = {k: str(p) for k, p, lyr in extra if lyr is None}
+            ws = open_workspace(ws_path, overrides=simple or None)
+            catalog = ws.catalog
+        else:
+            catalog = base_catalog
+        layers: dict = dict(ws.layers) if ws is not None else {}
+        try:
+            for kind_id, path, lyr in extra:
+                if ws is not None and lyr is None:
+                    continue  # already loaded through the workspace overrides
+                layer_read = read_layer(path, lyr)
+                layers[kind_id] = Layer(kind=catalog.kind(kind_id), gdf=_to_cgcs2000(layer_read.gdf), read=layer_read)
+        except InputError as exc:
+            fail(str(exc))
+        if ws is not None:
+            ws.layers = layers
+            target = ws
+        else:
+            target = layers
+
+        if projects is None:
+            if ws is None or ws.projects is None:
+                fail("no projects file given and the workspace names none; pass PROJECTS, e.g. "
+                     "`spatial check sites.shp --type energy`")
+            read = ws.projects
+            proj_path = read.path
+        gdf = read.gdf
+        if len(gdf) == 0:
+            fail(f"{proj_path}: holds no project features; draw at least one polygon, line or point")
+        findings = [*getattr(read, "repairs", ()), *getattr(read, "set_aside", ()), *getattr(read, "warnings", ())]
+        for item in findings[:10]:
+            err_console.print(f"[yellow]提示 note ({Path(str(proj_path)).name}):[/] {getattr(item, 'message', item)}")
+        if len(findings) > 10:
+            err_console.print(f"[yellow]… {len(findings) - 10:,d} more reading notes[/] (`spatial inspect {proj_path}`)")
+
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        try:
+            with Progress(*columns, console=err_console, transient=True) as bar:
+                task = bar.add_task("检查 checking", total=None)
+
+                def progress(done: int, total: int, label: str) -> None:
+                    bar.update(task, completed=done, total=total, description=f"检查 checking {label}")
+
+                result = check(gdf, target, project_type, near_m=near, line_width_m=width, point_radius_m=radius,
+                               area_method=method, progress=progress, catalog=catalog)
+        except InputError as exc:
+            fail(f"{proj_path}: {exc}")
+            return
+        files = write_check_outputs(result, out, xlsx=not no_xlsx)
+
+        # console summary
+        s = result.summary
+        table = Table(title=f"项目检查 Project check — {len(s):,d} 个项目 projects, "
+                            f"{len(result.layers)} 个管控图层 constraint layers")
+        for col in ("#", "项目 project", "类型 type", "结论 verdict", "面积 ha / 长度 km", "冲突 conflicts"):
+            table.add_column(col, justify="right" if col[0] in "#面" else "left")
+        colour = {"prohibited": "bold red", "needs_approval": "dark_orange", "allowed": "green", "no_conflict": "dim"}
+        shown = s.assign(_r=s["verdict"].map(VERDICT_RANK)).sort_values(["_r", "project_no"], ascending=[False, True])
+        for row in shown.head(50).itertuples(index=False):
+            table.add_row(str(row.project_no), str(row.project), str(row.project_type),
+                          f"[{colour[row.verdict]}]{row.verdict_label}[/]",
+                          f"{row.area_ha:,.2f} ha" if row.area_ha == row.area_ha else f"{row.length_m / 1000:,.2f} km",
+                          str(row.conflicts))
+        console.print(table)
+        if len(s) > 50:
+            console.print(f"… {len(s) - 50:,d} more in summary.csv")
+        counts = s["verdict"].value_counts()
+        console.print("  ".join(f"[{colour[v]}]{v}[/]: {int(counts.get(v, 0)):,d}" for v in VERDICT_RANK))
+        for note in result.notes:
+            console.print(f"[yellow]提示 note:[/] {note}")
+        if result.settings.get("illustrative"):
+            console.print("[bold yellow]注意 Note:[/] 示意数据，非官方 — illustrative layers, not official data.")
+        console.print(f"输出 outputs in {out.resolve()}: {', '.join(files)}")

@@ -1,0 +1,219 @@
+"""CGCS2000 and Gauss–Krüger helpers: EPSG codes of the zones, zone detection from coordinates, working CRS.
+
+Official Chinese data come in CGCS2000 geographic coordinates (EPSG:4490) or in Gauss–Krüger (GK)
+zones.  A 3-degree zone ``n`` has its central meridian at 3·n °E; with the *zone prefix* the easting
+carries the zone number in front (zone 39: x = 39 500 000 at the central meridian, EPSG:4527), without
+it the false easting is 500 000 m (EPSG:4548).  6-degree zones (central meridian 6·n − 3 °E) use
+prefixes 13–23, which do not collide with the 3-degree prefixes 25–45.
+
+Reading data, the zone is taken only from what the data say: the CRS file, the ``带号`` of a
+boundary-point file or the zone prefix of the eastings (:func:`detect_gk_crs`).  Never from the
+longitude: Changshan straddles 118.5 °E, the border between zones 39 and 40, and its data exist in
+both.  :func:`gk_zone_for_lon` / :func:`projected_crs_for` pick a zone by longitude only to choose a
+*working* projection for overlay or buffering.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import geopandas as gpd
+import shapely
+from pyproj import CRS, Transformer
+
+CGCS2000 = "EPSG:4490"
+
+# 3-degree zones covering China (central meridians 75 °E … 135 °E)
+GK3_ZONES = range(25, 46)
+# 6-degree zones covering China (central meridians 75 °E … 135 °E)
+GK6_ZONES = range(13, 24)
+
+# EPSG code of zone 25 (3-degree) / zone 13 (6-degree), with and without the zone prefix, per datum
+_GK_BASE = {
+    # datum: {width: (first zone, with prefix, without prefix)}
+    "cgcs2000": {3: (25, 4513, 4534), 6: (13, 4491, 4502)},
+    "xian1980": {3: (25, 2349, 2370), 6: (13, 2327, 2338)},
+    "beijing1954": {3: (25, 2401, 2422), 6: (13, 21413, 21453)},
+}
+
+# Plausible GK coordinates in China: northing from the South China Sea (~3 °N) to Mohe (~54 °N);
+# eastings within ~±300 km of the central meridian for 3-degree zones (a zone is ±1.5° wide, but
+# county data are often kept in the neighbouring zone; 118.5 °E is the zone 39/40 border).
+_MAX_NORTHING = 6_100_000.0
+_MIN_NORTHING = 200_000.0
+_HALF_WIDTH_M = {3: 300_000.0, 6: 450_000.0}
+
+
+def gk_zone_for_lon(lon: float, width: int = 3) -> int:
+    """Gauss–Krüger zone number whose central meridian is nearest ``lon`` (°E).
+
+    3-degree zones (default): n = round(lon / 3), e.g. 117.0–118.4999 °E -> 39, 118.5 °E -> 40.
+    6-degree zones: n = floor(lon / 6) + 1.
+    Only for choosing a working projection: never infer the zone of *data* from the longitude.
+    """
+    lon = float(lon)
+    if not math.isfinite(lon):
+        raise ValueError(f"longitude must be a finite number, not {lon!r}")
+    if width == 3:
+        return int(math.floor((lon + 1.5) / 3.0))
+    if width == 6:
+        return int(math.floor(lon / 6.0)) + 1
+    raise ValueError(f"zone width must be 3 or 6 degrees, not {width!r}")
+
+
+def central_meridian(zone: int, width: int = 3) -> float:
+    """Central meridian (°E) of a GK zone."""
+    if width == 3:
+        return 3.0 * zone
+    if width == 6:
+        return 6.0 * zone - 3.0
+    raise ValueError(f"zone width must be 3 or 6 degrees, not {width!r}")
+
+
+def gk_epsg_for(zone: int, with_prefix: bool, *, width: int = 3, datum: str = "cgcs2000") -> int:
+    """EPSG code of a GK zone for a datum (``cgcs2000``, ``xian1980`` or ``beijing1954``) and zone width."""
+    try:
+        first, prefixed, plain = _GK_BASE[datum][width]
+    except KeyError:
+        raise ValueError(f"no Gauss-Krüger EPSG codes for datum {datum!r} and width {width!r}; "
+                         f"datums: {', '.join(_GK_BASE)}; widths: 3, 6") from None
+    zones = GK3_ZONES if width == 3 else GK6_ZONES
+    zone = int(zone)
+    if zone not in zones:
+        raise ValueError(f"{width}-degree Gauss-Krüger zone {zone} is outside China's zones "
+                         f"{zones.start}–{zones.stop - 1} (EPSG codes exist only for those)")
+    return (prefixed if with_prefix else plain) + zone - first
+
+
+def gk_epsg(zone: int, with_prefix: bool) -> int:
+    """EPSG code of a CGCS2000 3-degree GK zone (25–45).
+
+    With the zone prefix 4488 + zone (39 -> 4527), without it 4509 + zone (39 -> 4548).
+    """
+    return gk_epsg_for(zone, with_prefix, width=3, datum="cgcs2000")
+
+
+def gk_zone_of_epsg(epsg: int | None) -> tuple[str, int, int, bool] | None:
+    """(datum, width, zone, with_prefix) of a GK EPSG code from the tables above, else None."""
+    if epsg is None:
+        return None
+    for datum, widths in _GK_BASE.items():
+        for width, (first, prefixed, plain) in widths.items():
+            n = len(GK3_ZONES if width == 3 else GK6_ZONES)
+            if prefixed <= epsg < prefixed + n:
+                return datum, width, first + epsg - prefixed, True
+            if plain <= epsg < plain + n:
+                return datum, width, first + epsg - plain, False
+    return None
+
+
+def _bounds_tuple(bounds: Sequence[float] | gpd.GeoSeries | gpd.GeoDataFrame) -> tuple[float, float, float, float]:
+    if isinstance(bounds, (gpd.GeoSeries, gpd.GeoDataFrame)):
+        bounds = bounds.total_bounds
+    minx, miny, maxx, maxy = (float(v) for v in bounds)
+    return minx, miny, maxx, maxy
+
+
+def detect_gk_crs(bounds: Sequence[float] | gpd.GeoSeries | gpd.GeoDataFrame) -> int | None:
+    """EPSG code of the CGCS2000 GK zone proved by eastings that carry a zone prefix, else None.
+
+    ``bounds`` is (minx, miny, maxx, maxy) with x the easting (as GIS files store it) — or a
+    GeoSeries/GeoDataFrame.  An easting such as 39 512 345.68 carries zone 39 in front: the zone is
+    proved when both the minimum and the maximum easting have the same prefix 25–45 (3-degree zones,
+    EPSG:4513–4533) or 13–23 (6-degree zones, EPSG:4491–4501), the rest of the easting lies within a
+    few hundred kilometres of the 500 000 m false easting, and the northings are plausible for China.
+    The datum cannot be seen in the coordinates: CGCS2000 is assumed (Xian 1980 and Beijing 1954
+    zones use the same numbers; pass their EPSG code explicitly for such data).
+    """
+    minx, miny, maxx, maxy = _bounds_tuple(bounds)
+    if not all(math.isfinite(v) for v in (minx, miny, maxx, maxy)):
+        return None
+    if not (_MIN_NORTHING <= miny <= maxy <= _MAX_NORTHING):
+        return None
+    zone = int(minx // 1_000_000)
+    if zone != int(maxx // 1_000_000):
+        return None
+    if zone in GK3_ZONES:
+        width = 3
+    elif zone in GK6_ZONES:
+        width = 6
+    else:
+        return None
+    half = _HALF_WIDTH_M[width]
+    for x in (minx, maxx):
+        offset = x - zone * 1_000_000 - 500_000.0
+        if abs(offset) > half:
+            return None
+    epsg = gk_epsg_for(zone, True, width=width)
+    # the inverse projection must land in the zone's neighbourhood at a Chinese latitude
+    lon, lat = Transformer.from_crs(epsg, 4490, always_xy=True).transform(
+        [minx, maxx, minx, maxx], [miny, miny, maxy, maxy])
+    cm = central_meridian(zone, width)
+    if not all(math.isfinite(v) for v in (*lon, *lat)):
+        return None
+    if max(abs(v - cm) for v in lon) > width + 0.5 or not all(0.0 < v < 56.0 for v in lat):
+        return None
+    return epsg
+
+
+def looks_swapped_gk(bounds: Sequence[float] | gpd.GeoSeries | gpd.GeoDataFrame) -> int | None:
+    """EPSG the coordinates would prove if x and y were exchanged (x = northing, y = easting), else None.
+
+    Surveyors write X for the northing and Y for the easting; a file written that way into GIS x/y has
+    its axes swapped.
+    """
+    minx, miny, maxx, maxy = _bounds_tuple(bounds)
+    return detect_gk_crs((miny, minx, maxy, maxx))
+
+
+def _centre_lon(geoms: gpd.GeoSeries | gpd.GeoDataFrame | Sequence[float]) -> float:
+    if isinstance(geoms, (gpd.GeoSeries, gpd.GeoDataFrame)):
+        if geoms.crs is None:
+            raise ValueError("cannot choose a projection for geometries without a CRS: set the CRS first, "
+                             "e.g. gdf.set_crs('EPSG:4490')")
+        minx, miny, maxx, maxy = geoms.total_bounds
+        if not all(math.isfinite(v) for v in (minx, miny, maxx, maxy)):
+            raise ValueError("cannot choose a projection for empty geometries")
+        crs = CRS.from_user_input(geoms.crs)
+        if not crs.equals(CRS.from_epsg(4490)):
+            minx, miny, maxx, maxy = Transformer.from_crs(crs, 4490, always_xy=True).transform_bounds(
+                minx, miny, maxx, maxy)
+        return (minx + maxx) / 2.0
+    minx, _, maxx, _ = (float(v) for v in geoms)  # (lon_min, lat_min, lon_max, lat_max) in degrees
+    return (minx + maxx) / 2.0
+
+
+def projected_crs_for(geoms: gpd.GeoSeries | gpd.GeoDataFrame | Sequence[float]) -> CRS:
+    """A working projected CRS: the CGCS2000 3-degree GK zone without prefix whose central meridian is
+    nearest the centre longitude of ``geoms`` (a GeoSeries/GeoDataFrame with a CRS, or lon/lat bounds).
+
+    Outside China's zones 25–45 a CGCS2000 transverse Mercator on the nearest 3-degree meridian is
+    returned instead.  For overlay and buffering only: areas are measured with :mod:`spatial.area`.
+    """
+    lon = _centre_lon(geoms)
+    zone = gk_zone_for_lon(lon)
+    if zone in GK3_ZONES:
+        return CRS.from_epsg(gk_epsg(zone, False))
+    return CRS.from_proj4(f"+proj=tmerc +lat_0=0 +lon_0={3 * zone} +k=1 +x_0=500000 +y_0=0 "
+                          "+ellps=GRS80 +units=m +no_defs +type=crs")
+
+
+def to_cgcs2000(gdf: gpd.GeoDataFrame | gpd.GeoSeries, densify_m: float | None = None):
+    """``gdf`` in CGCS2000 longitude/latitude (EPSG:4490).
+
+    ``densify_m``: for a projected source, insert points every so many metres first, so that edges
+    straight in the projection plane (as GK parcels are drawn) stay where they were; the workspace
+    uses 10 m.
+    """
+    if gdf.crs is None:
+        raise ValueError("cannot convert geometries without a CRS to CGCS2000: set the CRS first, e.g. "
+                         "gdf.set_crs('EPSG:4527') for GK zone 39 with the zone prefix")
+    if densify_m and gdf.crs.is_projected and len(gdf):
+        geoms = shapely.segmentize(gdf.geometry.values if isinstance(gdf, gpd.GeoDataFrame) else gdf.values,
+                                   densify_m)
+        if isinstance(gdf, gpd.GeoDataFrame):
+            gdf = gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs))
+        else:
+            gdf = gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs)
+    return gdf.to_crs(CGCS2000)

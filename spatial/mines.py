@@ -1,0 +1,220 @@
+"""Mine restoration (矿山生态修复): restoration rate of the mines needing treatment, by count and by area.
+
+A mine needs treatment (需治理) when it is abandoned (``abandoned`` = 1) or not in production
+(``status`` other than 在产).  It counts as restored only with ``status`` 已修复; 修复中 (restoring) and
+未修复 (not restored) are still to restore.  The plan sets ≥ 90 % twice: by 2020 (000:1477) and by 2022
+(000:984); both targets are kept (``targets`` of ``[indicators.mine_restoration]`` in the catalogue).
+
+* by count: restored mines / mines needing treatment; the margin is in mines (restored − the number the
+  target requires, rounded up), so −3 means three more mines must be restored;
+* by area: union of restored mines / union of mines needing treatment, measured with :mod:`spatial.area`;
+  the margin is in hectares.
+
+Per unit, a mine belongs to the unit holding a point on its surface (``point_on_surface``), so that a
+mine drawn across a boundary is counted once.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Sequence
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from spatial.area import AreaMethod
+from spatial.indicators import (
+    GEOGRAPHIC, MIN_COVERAGE, IndicatorSpec, Units, _names, _row_base, _with_targets, dissolve, measure, polygonal,
+    to_geographic,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from spatial.catalog import Catalog
+
+__all__ = ["RESTORED", "RESTORING", "NOT_RESTORED", "ACTIVE", "STATE_LABELS", "classify_mines", "mine_rows",
+           "MineOutput"]
+
+RESTORED = {"已修复", "restored", "已治理", "治理完成", "修复完成", "已完成修复"}
+RESTORING = {"修复中", "restoring", "治理中", "正在修复", "在修复"}
+NOT_RESTORED = {"未修复", "not restored", "not_restored", "未治理", "待修复"}
+ACTIVE = {"在产", "active", "生产", "生产中", "在采", "开采中"}
+STATE_LABELS = {"restored": "已修复 restored", "restoring": "修复中 restoring",
+                "not_restored": "未修复 not restored", "active": "在产 active", "unknown": "未知 unknown"}
+_TRUE = {"1", "1.0", "true", "yes", "y", "是", "废弃", "t"}
+_FALSE = {"0", "0.0", "false", "no", "n", "否", "f", ""}
+
+
+def _state(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "unknown"
+    text = str(value).strip()
+    low = text.lower()
+    for state, values in (("restored", RESTORED), ("restoring", RESTORING), ("not_restored", NOT_RESTORED),
+                          ("active", ACTIVE)):
+        if text in values or low in values:
+            return state
+    return "unknown"
+
+
+def _flag(value: Any) -> bool | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    return None
+
+
+def classify_mines(gdf: gpd.GeoDataFrame, *, status_field: str = "status", abandoned_field: str = "abandoned",
+                   name_field: str | None = None) -> pd.DataFrame:
+    """Per mine: name, original status, state, abandoned flag, needs treatment, restored.
+
+    Needs treatment: abandoned, or any state other than 在产 active (an unknown status counts as needing
+    treatment: it is not shown to be producing).  Restored: needs treatment and 已修复.
+    """
+    if status_field not in gdf.columns:
+        raise ValueError(f"the mine layer has no {status_field!r} field (已修复/修复中/未修复/在产); "
+                         f"fields: {', '.join(map(str, gdf.columns))}")
+    states = [_state(v) for v in gdf[status_field]]
+    abandoned = ([_flag(v) for v in gdf[abandoned_field]] if abandoned_field in gdf.columns
+                 else [None] * len(gdf))
+    needs = [bool(a) or s != "active" for a, s in zip(abandoned, states)]
+    restored = [n and s == "restored" for n, s in zip(needs, states)]
+    return pd.DataFrame({
+        "name": _names(gdf, name_field),
+        "mine_status": [None if v is None else str(v) for v in gdf[status_field]],
+        "state": states,
+        "abandoned": [np.nan if a is None else int(a) for a in abandoned],
+        "needing": needs,
+        "restored": restored,
+    }, index=gdf.index)
+
+
+@dataclass
+class MineOutput:
+    rows: list[dict[str, Any]]
+    register: gpd.GeoDataFrame
+    to_restore: gpd.GeoDataFrame
+    notes: list[str] = field(default_factory=list)
+
+
+def _assign(points: np.ndarray, units: Units) -> np.ndarray:
+    """Index of the unit holding each point (−1: none); first unit wins on a shared boundary."""
+    owner = np.full(len(points), -1)
+    if len(points) == 0 or len(units) == 0:
+        return owner
+    tree = shapely.STRtree(units.geoms)
+    p, u = tree.query(points, predicate="intersects")
+    order = np.lexsort((u, p))
+    p, u = p[order], u[order]
+    first = np.r_[True, p[1:] != p[:-1]] if len(p) else np.zeros(0, dtype=bool)
+    owner[p[first]] = u[first]
+    return owner
+
+
+def mine_rows(
+    spec: IndicatorSpec,
+    gdf: gpd.GeoDataFrame | None,
+    unit_sets: Sequence[Units],
+    method: AreaMethod = "official",
+    *,
+    catalog: Catalog | None = None,
+    min_coverage: float = MIN_COVERAGE,
+    name_field: str | None = None,
+) -> MineOutput:
+    """Indicator rows (by count and by area, one per target) per unit, the mine register and the mines to restore."""
+    empty = gpd.GeoDataFrame(geometry=[], crs=GEOGRAPHIC)
+    kind = catalog.kinds.get("mine_site") if catalog is not None else None
+    status_field = (kind.extra.get("status_field") if kind is not None else None) or "status"
+    rows: list[dict[str, Any]] = []
+    notes: list[str] = []
+    if gdf is None or len(gdf) == 0:
+        for units in unit_sets:
+            for i in range(len(units)):
+                for measure_id in ("count", "area"):
+                    base = _base(spec, units, i, catalog, measure_id)
+                    base.update(value=np.nan)
+                    for row in _with_targets(spec, base, units, i, catalog, min_coverage, has_data=False,
+                                             margin_fn=lambda t: np.nan, margin_unit=""):
+                        row["note"] = "无矿山图层 no mine_site layer"
+                        rows.append(row)
+        return MineOutput(rows, empty, empty, notes)
+
+    gdf = to_geographic(gdf) if not gdf.crs.equals(GEOGRAPHIC) else gdf
+    info = classify_mines(gdf, status_field=status_field, name_field=name_field)
+    geoms = np.asarray(gdf.geometry.values, dtype=object)
+    polys = polygonal(geoms)
+    has_area = ~shapely.is_empty(polys)
+    unknown = int((info["state"] == "unknown").sum())
+    if unknown:
+        notes.append(f"{unknown} 个矿山状态无法识别，按需治理未修复计 mine(s) with an unrecognised status "
+                     "counted as needing treatment and not restored")
+    areas = measure(polys, method)
+    points = shapely.point_on_surface(np.where(shapely.is_missing(geoms), shapely.Point(), geoms))
+
+    register = gpd.GeoDataFrame(info.assign(state=[STATE_LABELS[s] for s in info["state"]],
+                                            area_m2=areas, area_ha=areas / 1e4),
+                                geometry=gpd.GeoSeries(geoms, index=gdf.index, crs=GEOGRAPHIC), crs=GEOGRAPHIC)
+    needing = info["needing"].to_numpy(bool)
+    restored = info["restored"].to_numpy(bool)
+    states = info["state"].to_numpy(object)
+    unit_col = np.full(len(gdf), "", dtype=object)
+    for units in unit_sets:
+        owner = _assign(points, units)
+        # later unit sets (per unit) are finer than the territory: their names win
+        unit_col = np.where(owner >= 0, np.asarray(list(units.names) + [""], dtype=object)[owner], unit_col)
+        for i in range(len(units)):
+            mine = owner == i
+            need_i, rest_i = mine & needing, mine & restored
+            n_need, n_rest = int(need_i.sum()), int(rest_i.sum())
+            counts = (f"需治理 {n_need} 个 needing treatment; 已修复 {n_rest}; "
+                      f"修复中 {int((need_i & (states == 'restoring')).sum())}; "
+                      f"未修复 {int((need_i & (states != 'restored') & (states != 'restoring')).sum())}")
+            # by count
+            base = _base(spec, units, i, catalog, "count")
+            base.update(value=100.0 * n_rest / n_need if n_need else np.nan, area_km2=np.nan,
+                        unit_area_km2=units.area_m2[i] / 1e6)
+            for row in _with_targets(spec, base, units, i, catalog, min_coverage, has_data=True,
+                                     margin_fn=lambda t, n=n_need, r=n_rest: float(r - math.ceil(t / 100.0 * n - 1e-9)),
+                                     margin_unit="个 mines"):
+                row["note"] = "; ".join(x for x in (row["note"], counts if n_need else
+                                                    "无需治理矿山 no mine needs treatment") if x)
+                rows.append(row)
+            # by area (union of the mines, measured once)
+            poly_need = need_i & has_area
+            need_m2 = float(measure([dissolve(polys[poly_need])], method)[0]) if poly_need.any() else 0.0
+            rest_m2 = float(measure([dissolve(polys[rest_i & has_area])], method)[0]) if (rest_i & has_area).any() else 0.0
+            point_only = bool((need_i & ~has_area).any())
+            base = _base(spec, units, i, catalog, "area")
+            base.update(value=100.0 * rest_m2 / need_m2 if need_m2 > 0 and not point_only else np.nan,
+                        area_km2=need_m2 / 1e6, unit_area_km2=units.area_m2[i] / 1e6)
+            for row in _with_targets(spec, base, units, i, catalog, min_coverage, has_data=True,
+                                     margin_fn=lambda t, a=need_m2, r=rest_m2: (r - t / 100.0 * a) / 1e4,
+                                     margin_unit="公顷 ha"):
+                extra = (f"需治理 {need_m2 / 1e4:,.2f} 公顷 ha needing treatment; 已修复 {rest_m2 / 1e4:,.2f} 公顷 ha"
+                         if need_m2 > 0 else "无需治理矿山 no mine needs treatment")
+                if point_only:
+                    extra = "部分矿山无面状几何 some mines have no polygon: no area rate"
+                row["note"] = "; ".join(x for x in (row["note"], extra) if x)
+                rows.append(row)
+    register["unit"] = unit_col
+    cols = ["name", "mine_status", "state", "abandoned", "needing", "restored", "area_m2", "area_ha", "unit",
+            "geometry"]
+    register = register[cols]
+    to_restore = register[register["needing"] & ~register["restored"]].reset_index(drop=True)
+    return MineOutput(rows, register.reset_index(drop=True), to_restore, notes)
+
+
+def _base(spec: IndicatorSpec, units: Units, i: int, catalog: Catalog | None, measure_id: str) -> dict[str, Any]:
+    base = _row_base(spec, units, i, catalog)
+    zh, en = ("按个数", "by count") if measure_id == "count" else ("按面积", "by area")
+    base.update(indicator_id=f"{spec.id}_{measure_id}", indicator=f"{spec.name_zh}（{zh}） {spec.name_en} ({en})",
+                value_unit=spec.unit)
+    if measure_id == "area":
+        base["reported"] = np.nan
+    return base
