@@ -36,6 +36,8 @@ class PublishResult:
     index: Path
     pages: list[Page] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    check: Any = None  # the spatial.check.CheckResult laid out, when there was one
+    indicators: Any = None  # the spatial.indicators result laid out, when there was one
 
     def page(self, key: str) -> Page | None:
         return next((p for p in self.pages if p.key == key), None)
@@ -76,9 +78,14 @@ def publish(
     tianditu_key: str | None = None,
     with_check: bool = True,
     with_indicators: bool = True,
+    check_result: Any = None,
+    indicators: Any = None,
     progress: Callable[[str], None] | None = None,
 ) -> PublishResult:
-    """Write the site into ``out_dir`` and return what was written (index.html first)."""
+    """Write the site into ``out_dir`` and return what was written (index.html first).
+
+    ``check_result`` / ``indicators``: results the caller already computed, laid out instead of computed again.
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     resolve_basemap(basemap, offline, tianditu_key)  # fail early on a bad basemap / key
@@ -109,7 +116,8 @@ def publish(
         else:
             say("检查 check")
             try:
-                result = check(ws.projects.gdf, ws)
+                result = check_result if check_result is not None else check(ws.projects.gdf, ws)
+                res.check = result
                 check_dir = out / "check"
                 path, frag = write_check_map(result, check_dir, ws, **kw)
                 files = write_check_outputs(result, check_dir, map_html=frag)
@@ -136,7 +144,8 @@ def publish(
         else:
             say("指标 indicators")
             try:
-                ind = indicator_result(ws)
+                ind = indicators if indicators is not None else indicator_result(ws)
+                res.indicators = ind
                 files = write_indicator_outputs(ind, out / "indicators")
                 page = files.get("html")
                 if page is not None:

@@ -178,10 +178,19 @@ def county_table(ws: Workspace, method: AreaMethod) -> Table | None:
 @app.command("demo")
 def demo_cmd(
     workspace: WorkspaceOpt = DEMO_WORKSPACE,
-    out: Annotated[Path, typer.Option(help="输出目录 output folder")] = Path("out/demo"),
+    out: Annotated[Path, typer.Option("--out", "-o", help="输出目录 output folder")] = Path("out/demo"),
     area: AreaOpt = "official",
+    online: Annotated[bool, typer.Option(
+        "--online", help="在线底图 maps with the OpenStreetMap basemap (default: offline, self-contained, no basemap)")] = False,
 ) -> None:
-    """示范运行 The main job on a workspace (default: the bundled Changshan demo)."""
+    """示范运行 The main job: layers, project check, indicators, 三区三线 consistency and the published maps."""
+    from maps.publish import publish
+    from spatial.check import check
+    from spatial.cli_check import print_check_summary
+    from spatial.cli_indicators import print_conflicts, print_indicators
+    from spatial.conflicts import check_conflicts, write_conflict_outputs
+    from spatial.indicators import indicator_result
+
     method = check_area_method(area)
     ws = open_workspace(workspace)
     if ws.illustrative:
@@ -191,8 +200,31 @@ def demo_cmd(
     table = county_table(ws, method)
     if table is not None:
         console.print(table)
-    out.mkdir(parents=True, exist_ok=True)
-    console.print(f"输出 outputs: {out.resolve()}")
+
+    result = None
+    if ws.projects is not None:
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=err_console, transient=True) as bar:
+            task = bar.add_task("检查 checking")
+            result = check(ws.projects.gdf, ws, area_method=method,
+                           progress=lambda done, total, label: bar.update(
+                               task, description=f"检查 checking {label} {done}/{total}"))
+        print_check_summary(result)
+    indicators = indicator_result(ws, None, method)
+    print_indicators(indicators, ws.name, method)
+    conflicts = check_conflicts(ws, None, method)
+    print_conflicts(conflicts, ws.name, method)
+
+    site = publish(ws, out, offline=not online, check_result=result, indicators=indicators,
+                   with_check=result is not None,
+                   progress=lambda msg: err_console.print(f"[dim]… {msg}[/]"))
+    conflict_files = write_conflict_outputs(conflicts, out / "conflicts")
+    console.print(f"网站 site (open in a browser): {site.index.resolve()}")
+    for page in site.pages:
+        size = f"{page.size / 1024:,.0f} KB" if page.size else ""
+        console.print(f"  {page.title}: {page.path.relative_to(site.out)} {size}")
+    console.print(f"  三区三线一致性 conflicts: {', '.join(sorted({p.name for p in conflict_files.values()}))}")
+    for note in site.notes:
+        console.print(f"[yellow]提示 note:[/] {note}")
 
 
 # The analysis and map commands live beside their modules; they register themselves here.

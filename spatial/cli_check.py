@@ -34,6 +34,35 @@ def _parse_layer_opts(values: list[str], catalog) -> list[tuple[str, Path, str |
     return out
 
 
+VERDICT_COLOUR = {"prohibited": "bold red", "needs_approval": "dark_orange", "allowed": "green", "no_conflict": "dim"}
+
+
+def print_check_summary(result, limit: int = 50) -> None:
+    """The check's projects, worst verdict first, and the verdict counts."""
+    from rich.table import Table
+
+    from spatial.check import VERDICT_RANK
+    from spatial.cli import console
+
+    s = result.summary
+    table = Table(title=f"项目检查 Project check — {len(s):,d} 个项目 projects, "
+                        f"{len(result.layers)} 个管控图层 constraint layers")
+    for col in ("#", "项目 project", "类型 type", "结论 verdict", "面积 ha / 长度 km", "冲突 conflicts"):
+        table.add_column(col, justify="right" if col[0] in "#面" else "left")
+    colour = VERDICT_COLOUR
+    shown = s.assign(_r=s["verdict"].map(VERDICT_RANK)).sort_values(["_r", "project_no"], ascending=[False, True])
+    for row in shown.head(limit).itertuples(index=False):
+        table.add_row(str(row.project_no), str(row.project), str(row.project_type),
+                      f"[{colour[row.verdict]}]{row.verdict_label}[/]",
+                      f"{row.area_ha:,.2f} ha" if row.area_ha == row.area_ha else f"{row.length_m / 1000:,.2f} km",
+                      str(row.conflicts))
+    console.print(table)
+    if len(s) > limit:
+        console.print(f"… {len(s) - limit:,d} more in summary.csv")
+    counts = s["verdict"].value_counts()
+    console.print("  ".join(f"[{colour[v]}]{v}[/]: {int(counts.get(v, 0)):,d}" for v in VERDICT_RANK))
+
+
 def register(app: typer.Typer) -> None:
     """Add the check command to the CLI."""
 
@@ -75,10 +104,9 @@ def register(app: typer.Typer) -> None:
         Exit code 0 whenever the check ran, whatever the verdicts.
         """
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-        from rich.table import Table
 
         from spatial.catalog import load_catalog
-        from spatial.check import VERDICT_RANK, _to_cgcs2000, _type_lookup, check, write_check_outputs
+        from spatial.check import _to_cgcs2000, _type_lookup, check, write_check_outputs
         from spatial.cli import check_area_method, console, err_console, fail, open_workspace
         from spatial.io import InputError, read_layer
         from spatial.workspace import DEMO_WORKSPACE, Layer
@@ -161,24 +189,7 @@ def register(app: typer.Typer) -> None:
             return
         files = write_check_outputs(result, out, xlsx=not no_xlsx)
 
-        # console summary
-        s = result.summary
-        table = Table(title=f"项目检查 Project check — {len(s):,d} 个项目 projects, "
-                            f"{len(result.layers)} 个管控图层 constraint layers")
-        for col in ("#", "项目 project", "类型 type", "结论 verdict", "面积 ha / 长度 km", "冲突 conflicts"):
-            table.add_column(col, justify="right" if col[0] in "#面" else "left")
-        colour = {"prohibited": "bold red", "needs_approval": "dark_orange", "allowed": "green", "no_conflict": "dim"}
-        shown = s.assign(_r=s["verdict"].map(VERDICT_RANK)).sort_values(["_r", "project_no"], ascending=[False, True])
-        for row in shown.head(50).itertuples(index=False):
-            table.add_row(str(row.project_no), str(row.project), str(row.project_type),
-                          f"[{colour[row.verdict]}]{row.verdict_label}[/]",
-                          f"{row.area_ha:,.2f} ha" if row.area_ha == row.area_ha else f"{row.length_m / 1000:,.2f} km",
-                          str(row.conflicts))
-        console.print(table)
-        if len(s) > 50:
-            console.print(f"… {len(s) - 50:,d} more in summary.csv")
-        counts = s["verdict"].value_counts()
-        console.print("  ".join(f"[{colour[v]}]{v}[/]: {int(counts.get(v, 0)):,d}" for v in VERDICT_RANK))
+        print_check_summary(result)
         for note in result.notes:
             console.print(f"[yellow]提示 note:[/] {note}")
         if result.settings.get("illustrative"):

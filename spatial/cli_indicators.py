@@ -53,6 +53,49 @@ def _print_outputs(paths: dict[str, Path]) -> None:
     console.print("输出 outputs: " + ", ".join(str(p) for p in dict.fromkeys(paths.values())))
 
 
+def print_indicators(result: Any, ws_name: str, method: str) -> None:
+    """The indicator rows against their targets, and the mines still to restore."""
+    from rich.table import Table
+
+    from spatial.cli import console
+
+    table = Table(title=f"指标 Indicators — {ws_name} ({method})")
+    for col in ("指标 indicator", "单位 unit", "值 value", "目标 target", "状态 status", "差额 margin",
+                "规划报告值 reported"):
+        table.add_column(col, justify="right" if col[0] in "值差规" else "left")
+    for row in result.table.itertuples(index=False):
+        target = f"{row.target_label}年 {row.target}" if row.target_label else row.target
+        margin = f"{_fmt(row.margin)} {row.margin_unit}".strip()
+        table.add_row(row.indicator.split(" ", 1)[0], row.unit,
+                      f"{_fmt(row.value)} {row.value_unit}" if _fmt(row.value) else "",
+                      target, _status_style(row.status), margin, _fmt(row.reported))
+    console.print(table)
+    if len(result.to_restore):
+        console.print(f"待修复矿山 mines still to restore: {len(result.to_restore)} — "
+                      + "、".join(result.to_restore["name"].astype(str)))
+
+
+def print_conflicts(result: Any, ws_name: str, method: str) -> None:
+    """Every 三区三线 check for the whole layers; per unit only the rows where something was found."""
+    from rich.table import Table
+
+    from spatial.cli import console
+
+    table = Table(title=f"三区三线一致性 Three zones, three lines — {ws_name} ({method})")
+    for col in ("检查 check", "单位 unit", "面积 area ha", "图斑 pieces", "碎片 slivers", "状态 status"):
+        table.add_column(col, justify="right" if col[0] in "面图碎" else "left")
+    shown = 0
+    for row in result.summary.itertuples(index=False):
+        if row.unit_kind != "全部 all" and not (row.pieces or row.sliver_pieces):
+            continue
+        shown += 1
+        table.add_row(row.check_label, row.unit, _fmt(row.area_ha, 4), str(row.pieces), str(row.sliver_pieces),
+                      _status_style(row.status))
+    console.print(table)
+    if shown < len(result.summary):
+        console.print(f"（{len(result.summary) - shown} 行无发现，见输出文件 rows with nothing found are in the files）")
+
+
 def register(app: typer.Typer) -> None:
     """Add the indicator commands to the CLI."""
 
@@ -73,8 +116,6 @@ def register(app: typer.Typer) -> None:
         Writes indicators.csv, indicators_breakdown.csv, indicators_mines_to_restore.csv, indicators.xlsx,
         indicators.md, indicators.html and indicators.gpkg (flattened protected parts, mines to restore).
         """
-        from rich.table import Table
-
         from spatial.cli import check_area_method, console, fail, open_workspace
         from spatial.indicators import indicator_result, write_indicator_outputs
         from spatial.workspace import DEMO_WORKSPACE
@@ -88,21 +129,9 @@ def register(app: typer.Typer) -> None:
             return
         if ws.illustrative:
             console.print("[bold yellow]注意 Note:[/] 示意数据，非官方 illustrative layers, not official figures.")
-        table = Table(title=f"指标 Indicators — {ws.name} ({method})")
-        for col in ("指标 indicator", "单位 unit", "值 value", "目标 target", "状态 status", "差额 margin",
-                    "规划报告值 reported"):
-            table.add_column(col, justify="right" if col[0] in "值差规" else "left")
-        for row in result.table.itertuples(index=False):
-            target = f"{row.target_label}年 {row.target}" if row.target_label else row.target
-            margin = f"{_fmt(row.margin)} {row.margin_unit}".strip()
-            table.add_row(row.indicator.split(" ", 1)[0], row.unit, f"{_fmt(row.value)} {row.value_unit}" if _fmt(row.value) else "",
-                          target, _status_style(row.status), margin, _fmt(row.reported))
-        console.print(table)
+        print_indicators(result, ws.name, method)
         for note in result.notes:
             console.print(f"[yellow]提示 note:[/] {note}")
-        if len(result.to_restore):
-            console.print(f"待修复矿山 mines still to restore: {len(result.to_restore)} — "
-                          + "、".join(result.to_restore["name"].astype(str)))
         _print_outputs(write_indicator_outputs(result, out))
 
     @app.command("conflicts")
@@ -118,8 +147,6 @@ def register(app: typer.Typer) -> None:
 
         Writes conflicts.csv, conflicts.xlsx, conflicts.md, conflicts.html and conflicts.gpkg (pieces).
         """
-        from rich.table import Table
-
         from spatial.cli import check_area_method, console, fail, open_workspace
         from spatial.conflicts import check_conflicts, write_conflict_outputs
         from spatial.workspace import DEMO_WORKSPACE
@@ -131,20 +158,7 @@ def register(app: typer.Typer) -> None:
         except ValueError as exc:
             fail(str(exc))
             return
-        table = Table(title=f"三区三线一致性 Three zones, three lines — {ws.name} ({method})")
-        for col in ("检查 check", "单位 unit", "面积 area ha", "图斑 pieces", "碎片 slivers", "状态 status"):
-            table.add_column(col, justify="right" if col[0] in "面图碎" else "left")
-        shown = 0
-        for row in result.summary.itertuples(index=False):
-            # every check for the whole layers; per unit only where something was found (all rows in the files)
-            if row.unit_kind != "全部 all" and not (row.pieces or row.sliver_pieces):
-                continue
-            shown += 1
-            table.add_row(row.check_label, row.unit, _fmt(row.area_ha, 4), str(row.pieces), str(row.sliver_pieces),
-                          _status_style(row.status))
-        console.print(table)
-        if shown < len(result.summary):
-            console.print(f"（{len(result.summary) - shown} 行无发现，见输出文件 rows with nothing found are in the files）")
+        print_conflicts(result, ws.name, method)
         for note in result.notes:
             console.print(f"[yellow]提示 note:[/] {note}")
         _print_outputs(write_conflict_outputs(result, out))
