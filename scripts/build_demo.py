@@ -1030,7 +1030,7 @@ def main(argv=None) -> int:
     except ImportError as exc:
         print(f"build_demo: spatial.boundary_points not available ({exc}); {txt.name} not written")
     else:
-        write_boundary_points(town, txt, zone=39, with_prefix=True)
+        write_boundary_points(town, txt, zone=39, with_prefix=True, header={"数据产生日期": BUILD_DATE[:10]})
 
     report(layers, projects, ctx, overlap_ha, out)
     return 0
