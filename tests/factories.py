@@ -15,6 +15,7 @@ import pyogrio
 import shapely
 from pyproj import Geod, Transformer
 from shapely.geometry import Polygon, box
+from shapely.geometry.polygon import orient
 
 GEOD = Geod(ellps="GRS80")
 
@@ -55,6 +56,21 @@ def geodesic_area_m2(geom, crs="EPSG:4490", step_m: float | None = None) -> floa
             a = abs(GEOD.polygon_area_perimeter(x, y)[0])
             total += a if k == 0 else -a
     return total
+
+
+def geod_area(geom, step_deg: float = 0.0002) -> float:
+    """Independent geodesic area (pyproj.Geod, GRS80) of an EPSG:4490 geometry densified every ``step_deg``;
+    0 for None or empty. Only its polygon parts count."""
+    if geom is None or geom.is_empty:
+        return 0.0
+    geom = shapely.segmentize(geom, step_deg)
+    return sum(GEOD.geometry_area_perimeter(orient(p, 1.0))[0]
+               for p in shapely.get_parts(geom) if p.geom_type == "Polygon")
+
+
+def gdf(*geoms) -> gpd.GeoDataFrame:
+    """An EPSG:4490 layer of ``geoms`` named f0, f1, …"""
+    return gpd.GeoDataFrame({"name": [f"f{i}" for i in range(len(geoms))]}, geometry=list(geoms), crs=4490)
 
 
 def write_gpkg(path: Path, layers: dict[str, gpd.GeoDataFrame]) -> Path:

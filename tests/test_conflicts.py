@@ -11,8 +11,8 @@ import pytest
 import shapely
 from pyproj import Geod
 from shapely.geometry import box
-from shapely.geometry.polygon import orient
 
+from factories import gdf, geod_area
 from spatial.catalog import load_catalog
 from spatial.conflicts import (
     STATUS_CONFLICT, STATUS_GAP, STATUS_OK, STATUS_OUTSIDE, STATUS_SLIVERS, conflicts_from_layers,
@@ -25,16 +25,6 @@ CATALOG = load_catalog()
 CRS = "EPSG:4490"
 
 
-def geod_area(geom) -> float:
-    if geom is None or geom.is_empty:
-        return 0.0
-    geom = shapely.segmentize(geom, 0.0002)
-    return sum(GEOD.geometry_area_perimeter(orient(p, 1.0))[0]
-               for p in shapely.get_parts(geom) if p.geom_type == "Polygon")
-
-
-def gdf(*geoms) -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame({"name": [f"f{i}" for i in range(len(geoms))]}, geometry=list(geoms), crs=CRS)
 
 
 def units(geoms, names, kind="admin_county") -> Units:

@@ -11,9 +11,9 @@ import pytest
 import shapely
 from pyproj import Geod
 from shapely.geometry import box
-from shapely.geometry.polygon import orient
 
 from spatial.indicators import Units
+from factories import gdf, geod_area
 from spatial.versions import (
     VERDICT_KEPT, VERDICT_OFFSET, VERDICT_REDUCED, diff_layers, diff_versions, write_diff_outputs,
 )
@@ -22,16 +22,6 @@ GEOD = Geod(ellps="GRS80")
 CRS = "EPSG:4490"
 
 
-def geod_area(geom) -> float:
-    if geom is None or geom.is_empty:
-        return 0.0
-    geom = shapely.segmentize(geom, 0.0002)
-    return sum(GEOD.geometry_area_perimeter(orient(p, 1.0))[0]
-               for p in shapely.get_parts(geom) if p.geom_type == "Polygon")
-
-
-def gdf(*geoms) -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame({"name": [f"p{i}" for i in range(len(geoms))]}, geometry=list(geoms), crs=CRS)
 
 
 def units(geoms, names) -> Units:
