@@ -34,6 +34,8 @@ def _parse_layer_opts(values: list[str], catalog) -> list[tuple[str, Path, str |
     return out
 
 
+MAP_LIMIT = 5_000  # a web map of more projects is too heavy for a browser; QGIS opens overlaps.gpkg instead
+
 VERDICT_COLOUR = {"prohibited": "bold red", "needs_approval": "dark_orange", "allowed": "green", "no_conflict": "dim"}
 
 
@@ -97,6 +99,11 @@ def register(app: typer.Typer) -> None:
         crs: Annotated[Optional[str], typer.Option(
             "--crs", help="项目坐标系 CRS of a projects file that has none, e.g. EPSG:4490 or EPSG:4527")] = None,
         no_xlsx: Annotated[bool, typer.Option("--no-xlsx", help="不写 Excel skip check.xlsx (large batches)")] = False,
+        with_map: Annotated[bool, typer.Option(
+            "--map/--no-map", help=f"报告附图 write check_map.html and embed it in report.html "
+                                   f"(up to {MAP_LIMIT:,d} projects)")] = True,
+        offline: Annotated[bool, typer.Option(
+            "--offline", help="离线地图 self-contained check map, no basemap and no network request")] = False,
     ) -> None:
         """项目冲突检查 Check projects against the red line and every constraint layer of the workspace.
 
@@ -187,11 +194,19 @@ def register(app: typer.Typer) -> None:
         except InputError as exc:
             fail(f"{proj_path}: {exc}")
             return
-        files = write_check_outputs(result, out, xlsx=not no_xlsx)
+        map_html = None
+        if with_map and len(result.summary) <= MAP_LIMIT:
+            from maps.render import write_check_map
+
+            _, map_html = write_check_map(result, out, ws, offline=offline)
+        elif with_map:
+            err_console.print(f"[yellow]提示 note:[/] {len(result.summary):,d} projects: no map drawn (more than "
+                              f"{MAP_LIMIT:,d}); the results are in overlaps.gpkg for QGIS")
+        files = write_check_outputs(result, out, xlsx=not no_xlsx, map_html=map_html)
 
         print_check_summary(result)
         for note in result.notes:
             console.print(f"[yellow]提示 note:[/] {note}")
         if result.settings.get("illustrative"):
             console.print("[bold yellow]注意 Note:[/] 示意数据，非官方 — illustrative layers, not official data.")
-        console.print(f"输出 outputs in {out.resolve()}: {', '.join(files)}")
+        console.print(f"输出 outputs in {out.resolve()}: {', '.join([*files, *(['check_map.html'] if map_html else [])])}")

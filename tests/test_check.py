@@ -316,6 +316,9 @@ def test_cli_writes_every_output(tmp_path):
     page = (out / "report.html").read_text(encoding="utf-8")
     assert "风电场甲" in page and "禁止 Prohibited" in page and 'id="check-map"' in page and "RL3" in page
     assert "常山县生态文明建设规划" in page
+    assert 'src="check_map.html"' in page  # the check map, embedded
+    check_map = (out / "check_map.html").read_text(encoding="utf-8")
+    assert all(name in check_map for name in ("风电场甲", "远处地块", "绿道"))
 
 
 def test_cli_unusable_input_exits_nonzero_naming_the_file(tmp_path):
