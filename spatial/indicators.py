@@ -223,14 +223,7 @@ def difference(a: Any, b: Any) -> Any:
 
 def measure(geoms: Any, method: AreaMethod) -> np.ndarray:
     """Area (m²) of each geometry with spatial.area (geometries in EPSG:4490); empty or missing -> 0."""
-    arr = np.asarray(geoms, dtype=object).ravel()
-    out = np.zeros(len(arr))
-    if len(arr) == 0:
-        return out
-    ok = ~(shapely.is_missing(arr) | shapely.is_empty(arr))
-    if ok.any():
-        out[ok] = area_m2(gpd.GeoSeries(arr[ok], crs=GEOGRAPHIC), method)
-    return out
+    return area_m2(gpd.GeoSeries(np.asarray(geoms, dtype=object).ravel(), crs=GEOGRAPHIC), method)
 
 
 def to_geographic(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
