@@ -126,8 +126,22 @@ def _lonlat_deg(xy: np.ndarray, crs: CRS) -> tuple[np.ndarray, np.ndarray]:
 def _flat_parts(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Single-part geometries and the index of the input geometry each came from (collections flattened)."""
     present = np.flatnonzero(~shapely.is_missing(geoms) & ~shapely.is_empty(geoms))
-    parts, pos = shapely.get_parts(geoms[present], return_index=True)
-    owner = present[pos]
+    given = geoms[present]
+    single = shapely.get_type_id(given) < 4
+    if single.all():
+        # nothing to split (get_parts would return copies of the same geometries, in the same order)
+        return given, present
+    # the parts in get_parts(given)'s order, single-part geometries as they are
+    sub, pos = shapely.get_parts(given[~single], return_index=True)
+    counts = np.ones(len(given), dtype=np.int64)
+    counts[~single] = np.bincount(pos, minlength=int((~single).sum()))
+    start = np.cumsum(counts) - counts
+    parts = np.empty(int(counts.sum()), dtype=object)
+    parts[start[single]] = given[single]
+    multi_start = start[~single]
+    rank = np.arange(len(sub)) - (np.cumsum(counts[~single]) - counts[~single])[pos]
+    parts[multi_start[pos] + rank] = sub
+    owner = np.repeat(present, counts)
     while True:
         # GeometryCollections may nest multi-geometries and other collections
         multi = shapely.get_type_id(parts) >= 4
@@ -140,24 +154,44 @@ def _flat_parts(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return parts[keep], owner[keep]
 
 
-def _polygon_rings(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """All rings of the polygonal parts: (rings, owner geometry index, +1 for exteriors / −1 for holes)."""
+def _polygon_ring_coords(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The rings of the polygonal parts, as coordinates: (xy, ring of each coordinate, owner geometry index
+    of each ring, +1 for exteriors / −1 for holes).  Each polygon's exterior comes first, then its holes
+    (the order of ``shapely.get_rings``); no ring geometries are built."""
     parts, owner = _flat_parts(geoms)
     polys = shapely.get_type_id(parts) == 3
     parts, owner = parts[polys], owner[polys]
-    rings, poly_pos = shapely.get_rings(parts, return_index=True)
-    # get_rings lists each polygon's exterior first, then its holes
-    first = np.ones(len(rings), dtype=bool)
-    first[1:] = poly_pos[1:] != poly_pos[:-1]
-    return rings, owner[poly_pos], np.where(first, 1.0, -1.0)
+    xy = shapely.get_coordinates(parts)
+    n_rings = 1 + shapely.get_num_interior_rings(parts)
+    sizes = shapely.get_num_coordinates(parts)
+    holed = np.flatnonzero(n_rings > 1)
+    if len(holed):
+        # ring sizes of the polygons with holes (exterior first, as get_coordinates lists them)
+        rings, _ = shapely.get_rings(parts[holed], return_index=True)
+        ring_sizes = np.repeat(sizes, n_rings)
+        ring_start = np.cumsum(n_rings) - n_rings
+        k = n_rings[holed]
+        at = np.repeat(ring_start[holed], k) + np.arange(int(k.sum())) - np.repeat(np.cumsum(k) - k, k)
+        ring_sizes[at] = shapely.get_num_coordinates(rings)
+    else:
+        ring_sizes = sizes
+    total = int(n_rings.sum())
+    first = np.zeros(total, dtype=bool)
+    first[np.cumsum(n_rings) - n_rings] = True
+    ring = np.repeat(np.arange(total), ring_sizes)
+    return xy, ring, np.repeat(owner, n_rings), np.where(first, 1.0, -1.0)
 
 
-def _chunks(rings: np.ndarray) -> list[slice]:
-    if len(rings) == 0:
+def _chunks(ring: np.ndarray, n_rings: int) -> list[tuple[slice, slice]]:
+    """(rings, coordinates) of consecutive chunks of about _CHUNK_VERTICES coordinates, whole rings each."""
+    if n_rings == 0:
         return []
-    chunk = (np.cumsum(shapely.get_num_coordinates(rings)) - 1) // _CHUNK_VERTICES
-    cuts = np.r_[0, np.flatnonzero(chunk[1:] != chunk[:-1]) + 1, len(rings)]
-    return [slice(a, b) for a, b in zip(cuts[:-1], cuts[1:])]
+    sizes = np.bincount(ring, minlength=n_rings)
+    ends = np.cumsum(sizes)
+    chunk = (ends - 1) // _CHUNK_VERTICES
+    cuts = np.r_[0, np.flatnonzero(chunk[1:] != chunk[:-1]) + 1, n_rings]
+    coord_cuts = np.r_[0, ends][cuts]
+    return [(slice(a, b), slice(c, d)) for a, b, c, d in zip(cuts[:-1], cuts[1:], coord_cuts[:-1], coord_cuts[1:])]
 
 
 # --- official method ------------------------------------------------------------------------------------
@@ -223,10 +257,9 @@ def _ring_reference(lat: np.ndarray, ring: np.ndarray, n_rings: int) -> np.ndarr
     return ref
 
 
-def _official_ring_areas(rings: np.ndarray, crs: CRS) -> np.ndarray:
-    """Signed ellipsoidal area of each ring (positive counter-clockwise), edges straight in the CRS's plane."""
-    xy, ring = shapely.get_coordinates(rings, return_index=True)
-    n_rings = len(rings)
+def _official_ring_areas(xy: np.ndarray, ring: np.ndarray, n_rings: int, crs: CRS) -> np.ndarray:
+    """Signed ellipsoidal area of each ring (positive counter-clockwise), edges straight in the CRS's plane;
+    ``xy`` the rings' coordinates, ``ring`` the ring (0 … n_rings − 1) of each."""
     if xy.shape[0] == 0:
         return np.zeros(n_rings)
     # drop each ring's closing vertex: segments wrap around with _next_in_ring
@@ -302,10 +335,11 @@ def official_area_m2(geoms: gpd.GeoSeries | gpd.GeoDataFrame) -> np.ndarray:
     series = _series(geoms)
     geo = np.asarray(series.values, dtype=object)
     out = np.zeros(len(geo))
-    rings, owner, sign = _polygon_rings(geo)
-    for part in _chunks(rings):
-        ring_area = np.abs(_official_ring_areas(rings[part], series.crs))
-        out += np.bincount(owner[part], weights=sign[part] * ring_area, minlength=len(geo))
+    xy, ring, owner, sign = _polygon_ring_coords(geo)
+    for rings, coords in _chunks(ring, len(owner)):
+        ring_area = np.abs(_official_ring_areas(xy[coords], ring[coords] - rings.start, rings.stop - rings.start,
+                                                series.crs))
+        out += np.bincount(owner[rings], weights=sign[rings] * ring_area, minlength=len(geo))
     return out
 
 
@@ -320,15 +354,19 @@ def geodesic_area_m2(geoms: gpd.GeoSeries | gpd.GeoDataFrame) -> np.ndarray:
     series = _series(geoms)
     geo = np.asarray(series.values, dtype=object)
     out = np.zeros(len(geo))
-    rings, owner, sign = _polygon_rings(geo)
-    if len(rings) == 0:
+    xy, ring, owner, sign = _polygon_ring_coords(geo)
+    if len(owner) == 0:
         return out
-    xy, ring = shapely.get_coordinates(rings, return_index=True)
     lon, lat = _lonlat_deg(xy, series.crs)
     bounds = np.r_[0, np.flatnonzero(ring[1:] != ring[:-1]) + 1, len(ring)]
-    ring_area = np.zeros(len(rings))
-    area_of = CGCS2000_GEOD.polygon_area_perimeter
-    for r, s, e in zip(ring[bounds[:-1]], bounds[:-1], bounds[1:]):
+    ring_area = np.zeros(len(owner))
+    # pyproj's polygon_area_perimeter copies its arguments to buffers first; lon and lat are already
+    # contiguous float64 (and not written to with radians=False), so hand their slices to the same
+    # GeographicLib routine directly: same numbers, no per-ring copies
+    area_of = getattr(CGCS2000_GEOD, "_polygon_area_perimeter", None)
+    if area_of is None or lon.dtype != np.float64 or not (lon.flags.c_contiguous and lat.flags.c_contiguous):
+        area_of = CGCS2000_GEOD.polygon_area_perimeter  # pragma: no cover - other pyproj versions
+    for r, s, e in zip(ring[bounds[:-1]].tolist(), bounds[:-1].tolist(), bounds[1:].tolist()):
         ring_area[r] = abs(area_of(lon[s:e], lat[s:e])[0])
     return np.bincount(owner, weights=sign * ring_area, minlength=len(geo))
 

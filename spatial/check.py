@@ -526,14 +526,25 @@ def _overlay_pieces(t: np.ndarray, layer: _Constraint, dim: int):
     if multi.any():
         # QGIS's order: dissolve the features touching the target, then intersect
         mq = uq[multi]
-        sel = np.isin(q, mq)
-        coll = shapely.geometrycollections(lg[l[sel]], indices=np.searchsorted(mq, q[sel]))
-        unions = shapely.union_all(coll[:, None], axis=1)
-        pieces[mq] = shapely.intersection(t[mq], unions)
+        pieces[mq] = shapely.intersection(t[mq], _unions(lg, l, start[multi], counts[multi]))
     got = np.flatnonzero(~shapely.is_missing(pieces) & ~whole)
     if len(got):
         pieces[got] = _keep_dim(pieces[got], dim)
     return pieces, whole, q, l
+
+
+def _unions(lg: np.ndarray, l: np.ndarray, start: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """``union_all(lg[l[s:s + c]])`` for each (s, c); each distinct set of features (neighbouring projects
+    often touch the same ones) is unioned once, from the same features in the same order."""
+    sets = [l[s:s + c].tobytes() for s, c in zip(start.tolist(), counts.tolist())]
+    first: dict[bytes, int] = {}
+    which = np.array([first.setdefault(k, len(first)) for k in sets], dtype=np.int64)
+    keep = np.zeros(len(sets), dtype=bool)
+    keep[np.unique(which, return_index=True)[1]] = True
+    s_u, c_u = start[keep], counts[keep]
+    members = np.concatenate([l[s:s + c] for s, c in zip(s_u.tolist(), c_u.tolist())])
+    coll = shapely.geometrycollections(lg[members], indices=np.repeat(np.arange(len(s_u)), c_u))
+    return shapely.union_all(coll[:, None], axis=1)[which]
 
 
 def _overlay(targets: np.ndarray, layer: _Constraint, dim: int, tick: Callable[[int], None],

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import codecs
 import math
+import os
 import re
 import struct
 import warnings as _warnings
@@ -201,6 +202,20 @@ def _labels(gdf: pd.DataFrame, name_field: str | None = None) -> tuple[pd.Series
     nums = feature_numbers(gdf)
     labels = pd.Series([f"#{n}" if str(n) == nm else f"#{n} {nm}" for n, nm in zip(nums, names)], index=gdf.index)
     return labels, nums
+
+
+class _LazyLabels:
+    """``#number name`` of features by position, as :func:`_labels` gives them, computed on first use
+    (a layer without findings never needs them)."""
+
+    def __init__(self, gdf: pd.DataFrame, name_field: str | None) -> None:
+        self._gdf, self._name_field, self._labels = gdf, name_field, None
+
+    @property
+    def iloc(self) -> Any:
+        if self._labels is None:
+            self._labels, _ = _labels(self._gdf, self._name_field)
+        return self._labels.iloc
 
 
 # --- shapefile encoding -----------------------------------------------------------------------------------
@@ -641,6 +656,37 @@ def _keep_family(geom: Any, fam: str) -> Any:
     return _MULTI[fam](parts)
 
 
+# Below this many vertices one thread validates as fast as several.
+_PARALLEL_COORDS = 200_000
+
+
+def _parallel(func: Any, geoms: np.ndarray) -> np.ndarray:
+    """``func(geoms)`` for an element-wise shapely function, over threads on big inputs (GEOS releases
+    the GIL); the pieces hold about the same number of vertices."""
+    workers = min(os.cpu_count() or 1, 8)
+    if workers <= 1 or len(geoms) < 2 * workers:
+        return func(geoms)
+    csum = np.cumsum(shapely.get_num_coordinates(geoms))
+    if csum[-1] < _PARALLEL_COORDS:
+        return func(geoms)
+    n_parts = 4 * workers
+    cuts = np.unique(np.r_[0, np.searchsorted(csum, csum[-1] * np.arange(1, n_parts) / n_parts), len(geoms)])
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        parts = list(pool.map(lambda ab: func(geoms[ab[0]:ab[1]]), zip(cuts[:-1], cuts[1:])))
+    return np.concatenate(parts)
+
+
+def _may_be_duplicates(geoms: np.ndarray) -> np.ndarray:
+    """False where a geometry certainly has no exact duplicate among ``geoms``: same vertices in whatever
+    order means the same type, vertex count and bounding box.  Non-finite boxes always count as possible."""
+    b = shapely.bounds(geoms) + 0.0  # -0.0 -> 0.0
+    keys = pd.DataFrame({"t": shapely.get_type_id(geoms), "n": shapely.get_num_coordinates(geoms),
+                         "x0": b[:, 0], "y0": b[:, 1], "x1": b[:, 2], "y1": b[:, 3]})
+    return keys.duplicated(keep=False).to_numpy() | ~np.isfinite(b).all(axis=1)
+
+
 def _geodesic_m2(geoms: list[Any], crs: Any) -> np.ndarray:
     from spatial.area import area_m2
 
@@ -652,7 +698,7 @@ def _geodesic_m2(geoms: list[Any], crs: Any) -> np.ndarray:
 def _validate(gdf: gpd.GeoDataFrame, src: str, declared_type: str | None, name_field: str | None,
               repairs: list[Finding], set_aside: list[Finding], warnings: list[Finding]
               ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    labels, nums = _labels(gdf, name_field)
+    labels, nums = _LazyLabels(gdf, name_field), feature_numbers(gdf)
     geoms = np.asarray(gdf.geometry.values, dtype=object).copy()
     crs = gdf.crs
     aside = np.zeros(len(gdf), dtype=bool)
@@ -727,7 +773,7 @@ def _validate(gdf: gpd.GeoDataFrame, src: str, declared_type: str | None, name_f
 
     # 4. invalid geometries
     live_idx = np.flatnonzero(~aside)
-    invalid_idx = live_idx[~shapely.is_valid(geoms[live_idx])] if len(live_idx) else live_idx
+    invalid_idx = live_idx[~_parallel(shapely.is_valid, geoms[live_idx])] if len(live_idx) else live_idx
     if len(invalid_idx):
         before_geoms = list(geoms[invalid_idx])
         reasons = shapely.is_valid_reason(geoms[invalid_idx])
@@ -759,7 +805,9 @@ def _validate(gdf: gpd.GeoDataFrame, src: str, declared_type: str | None, name_f
     # 5. exact duplicates (same vertices, whatever the ring start or orientation)
     live_idx = np.flatnonzero(~aside)
     if len(live_idx) > 1:
-        keys = pd.Series(shapely.to_wkb(shapely.normalize(geoms[live_idx])), index=live_idx)
+        # only features agreeing in type, vertex count and bounding box can be duplicates: compare those
+        cand = live_idx[_may_be_duplicates(geoms[live_idx])]
+        keys = pd.Series(shapely.to_wkb(shapely.normalize(geoms[cand])), index=cand)
         dup = keys[keys.duplicated(keep=False)]
         for _, group in dup.groupby(dup, sort=False):
             members = [labels.iloc[i] for i in group.index]
@@ -770,8 +818,7 @@ def _validate(gdf: gpd.GeoDataFrame, src: str, declared_type: str | None, name_f
                                     number=int(nums.iloc[group.index[0]]),
                                     details={"features": [int(nums.iloc[i]) for i in group.index]}))
 
-    out = gdf.copy()
-    out = out.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=crs))
+    out = gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=crs))
     return out[~aside], out[aside]
 
 
