@@ -217,13 +217,7 @@ def _length_m(geoms: np.ndarray) -> np.ndarray:
 
 def _area(geoms: np.ndarray, method: AreaMethod) -> np.ndarray:
     """Area with spatial.area of the non-empty geometries; 0 for empty or missing ones."""
-    out = np.zeros(len(geoms))
-    if len(geoms) == 0:
-        return out
-    ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-    if ok.any():
-        out[ok] = area_m2(gpd.GeoSeries(geoms[ok], crs=CGCS2000), method)
-    return out
+    return area_m2(gpd.GeoSeries(geoms, crs=CGCS2000), method)
 
 
 def _threaded(func: Callable[..., np.ndarray], geoms: np.ndarray, workers: int, piece: int = 2_000) -> np.ndarray:
