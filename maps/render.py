@@ -27,7 +27,7 @@ from maps.legend import item as legend_item
 from maps.legend import legend_html
 from maps.offline import make_offline
 from maps.popups import popup_table
-from spatial.catalog import VERDICT_LABELS, Catalog, LayerKind
+from spatial.catalog import VERDICT_LABELS, Catalog
 
 if TYPE_CHECKING:  # pragma: no cover
     from spatial.check import CheckResult
@@ -288,7 +288,7 @@ def pattern_map(
                          head_html=head, notes=notes)
     name = ws.settings.get("name_zh", "") or ws.path.name
     return _assemble(title=f"{name} 生态安全格局 Ecological security pattern",
-                     title_html=_title_html(f"生态安全格局 Ecological security pattern",
+                     title_html=_title_html("生态安全格局 Ecological security pattern",
                                             f"{zh}" if zh else name, ws.illustrative),
                      bm=bm, offline=offline, simplify_m=simplify_m, layers=layers, legend=legend,
                      outline=_outline(ws), bounds=_bounds(ws.territory(), layers))

@@ -11,7 +11,7 @@ from typing import Any, Iterable
 
 import pandas as pd
 
-from spatial.catalog import VERDICT_LABELS, LayerKind
+from spatial.catalog import VERDICT_LABELS, VERDICTS, LayerKind
 
 # Check verdicts (spatial.check): prohibited red, needs approval orange, allowed green, no conflict grey.
 VERDICT_COLOURS = {
@@ -20,7 +20,7 @@ VERDICT_COLOURS = {
     "allowed": "#1a9641",
     "no_conflict": "#8c8c8c",
 }
-VERDICT_ORDER = ("prohibited", "needs_approval", "allowed", "no_conflict")
+VERDICT_ORDER = VERDICTS  # worst first
 
 # Mine status values of the demo data and the catalogue, with their English words.
 MINE_STATUS_EN = {"已修复": "restored", "修复中": "restoring", "未修复": "not restored", "在产": "active"}

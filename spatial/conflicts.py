@@ -29,7 +29,7 @@ import pandas as pd
 from spatial.area import AreaMethod
 from spatial.indicators import (
     GEOGRAPHIC, SLIVER_M2, SLIVER_WIDTH_M, STATUS_NO_DATA, Units, clip, difference, dissolve, layer_geoms,
-    pieces_of, split_by_units, territory_units, units_of, write_tables,
+    pieces_of, split_by_units, territory_and_units, write_tables,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -194,12 +194,7 @@ def check_conflicts(
     """三区三线 consistency of a workspace, for the whole layers and, with ``by``, per unit of that layer."""
     if method not in ("official", "geodesic"):
         raise ValueError(f"area method must be 'official' or 'geodesic', not {method!r}")
-    territory = territory_units(workspace, method)
-    unit_sets: list[Units] = []
-    if territory is not None:
-        unit_sets.append(territory)
-    if by:
-        unit_sets.append(units_of(workspace, by, method, territory))
+    territory, unit_sets = territory_and_units(workspace, by, method)
     layers = {k: layer.gdf for k, layer in workspace.layers.items() if k in LINES + ZONES}
     result = conflicts_from_layers(layers, territory, unit_sets, method, catalog=workspace.catalog,
                                    sliver_m2=sliver_m2, sliver_width_m=sliver_width_m)

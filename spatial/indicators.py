@@ -407,6 +407,16 @@ def territory_units(workspace: Workspace, method: AreaMethod = "official") -> Un
                  terrain=[own.pop() if len(own) == 1 else default], area_m2=area, coverage=np.ones(1))
 
 
+def territory_and_units(workspace: Workspace, by: str | None,
+                        method: AreaMethod = "official") -> tuple[Units | None, list[Units]]:
+    """The workspace's territory, and the unit sets to report on: the territory first, then the ``by`` units."""
+    territory = territory_units(workspace, method)
+    unit_sets = [territory] if territory is not None else []
+    if by:
+        unit_sets.append(units_of(workspace, by, method, territory))
+    return territory, unit_sets
+
+
 def units_of(workspace: Workspace, by: str, method: AreaMethod = "official",
              territory: Units | None = None) -> Units:
     """The features of the workspace layer ``by`` (admin_county, admin_township …) as units."""
@@ -753,12 +763,7 @@ def indicator_result(
     if method not in ("official", "geodesic"):
         raise ValueError(f"area method must be 'official' or 'geodesic', not {method!r}")
     catalog = workspace.catalog
-    territory = territory_units(workspace, method)
-    unit_sets: list[Units] = []
-    if territory is not None:
-        unit_sets.append(territory)
-    if by:
-        unit_sets.append(units_of(workspace, by, method, territory))
+    territory, unit_sets = territory_and_units(workspace, by, method)
     if not unit_sets:
         raise ValueError("the workspace names no territory (set territory_kind and territory_code in "
                          "workspace.toml) and no --by layer was given: nothing to compute indicators for")

@@ -7,7 +7,6 @@ The run saves a screenshot of the demo map to docs/img/demo_map.png.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -20,9 +19,8 @@ from pyproj import Geod
 from maps import offline as offline_mod
 from maps import styles
 from maps.basemaps import MapError, basemap
-from maps.layers import display_gdf, prepare_layer, simplify
+from maps.layers import display_gdf, simplify
 from maps.render import check_map, check_map_html, pattern_map, workspace_map, write_check_map
-from spatial.catalog import load_catalog
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOT = ROOT / "docs" / "img" / "demo_map.png"
