@@ -310,7 +310,7 @@ def _verdict_html(v: str) -> str:
     return f'<span class="pm-verdict-{html.escape(v)}">{html.escape(VERDICT_LABELS.get(v, v))}</span>'
 
 
-def _project_popup(row: pd.Series, overlaps: pd.DataFrame, label: str) -> str:
+def _project_popup(row: dict[str, Any], overlaps: list[dict[str, Any]], label: str) -> str:
     head = (f'<div class="pm-popup"><div class="pm-popup-kind">项目 Project #{_fmt(row.get("project_no"))} · '
             f'{html.escape(str(row.get("project_type_zh", "")))} {html.escape(str(row.get("project_type", "")))}</div>'
             f'<div class="pm-popup-title">{html.escape(label)}</div>'
@@ -322,31 +322,31 @@ def _project_popup(row: pd.Series, overlaps: pd.DataFrame, label: str) -> str:
         size.append(f'长度 Length {_fmt(row.get("length_m"), 0)} m')
     if size:
         head += "<div>" + "；".join(size) + "</div>"
-    if "illustrative" in row.index:
+    if "illustrative" in row:
         from maps.popups import is_illustrative
 
         if is_illustrative(row.get("illustrative")):
             head += '<div class="pm-illus">示意数据 illustrative · 非官方数据 not official</div>'
     rows = []
-    for r in overlaps.itertuples(index=False):
-        verdict = getattr(r, "verdict", "")
-        layer = f'{html.escape(str(getattr(r, "layer_zh", "")))}<br><small>{html.escape(str(getattr(r, "layer_en", "")))}</small>'
-        m2 = getattr(r, "overlap_m2", np.nan)
+    for r in overlaps:
+        verdict = r.get("verdict", "")
+        layer = f'{html.escape(str(r.get("layer_zh", "")))}<br><small>{html.escape(str(r.get("layer_en", "")))}</small>'
+        m2 = r.get("overlap_m2", np.nan)
         if verdict != "no_conflict" or (pd.notna(m2) and m2 > 0):
-            what = f'{_fmt(getattr(r, "overlap_ha", np.nan), 4)} ha ({_fmt(getattr(r, "project_pct", np.nan), 1)} %)'
-            length = getattr(r, "overlap_length_m", np.nan)
+            what = f'{_fmt(r.get("overlap_ha", np.nan), 4)} ha ({_fmt(r.get("project_pct", np.nan), 1)} %)'
+            length = r.get("overlap_length_m", np.nan)
             if pd.notna(length) and length > 0:
                 what += f"<br>{_fmt(length, 0)} m"
         else:
-            dist = getattr(r, "distance_m", np.nan)
+            dist = r.get("distance_m", np.nan)
             what = f"无重叠 none; 最近 nearest {_fmt(dist, 0)} m" if pd.notna(dist) else "无重叠 none"
-        rule = html.escape(str(getattr(r, "rule", "") or ""))
+        rule = html.escape(str(r.get("rule", "") or ""))
         rows.append([layer, what, _verdict_html(verdict), rule])
     table = popup_table(rows, ["图层 Layer", "重叠 Overlap", "结论 Verdict", "规则 Rule"]) if rows else ""
     return head + table + "</div>"
 
 
-def _piece_popup(row: pd.Series) -> str:
+def _piece_popup(row: dict[str, Any]) -> str:
     what = (f'{_fmt(row.get("overlap_m2", np.nan) / 10_000 if pd.notna(row.get("overlap_m2", np.nan)) else np.nan, 4)} ha'
             if row.get("piece") != "line" else f'{_fmt(row.get("overlap_length_m"), 0)} m')
     return (f'<div class="pm-popup"><div class="pm-popup-kind">重叠部分 Overlap piece</div>'
@@ -400,16 +400,19 @@ def check_map(
     summary_cols = [c for c in ("project_no", "project", "project_type", "project_type_zh", "verdict", "area_ha",
                                 "area_mu", "length_m", "illustrative") if c in projects.columns]
     ov = result.overlaps
+    # plain dicts: pandas row access (iterrows, a filter per project) made this quadratic-slow for big batches
+    by_project: dict[Any, list[dict[str, Any]]] = {}
+    if "project_no" in ov.columns:
+        for r in ov.to_dict("records"):
+            by_project.setdefault(r["project_no"], []).append(r)
     labels = []
     popups_html = []
-    for _, row in projects.iterrows():
+    for row in projects.drop(columns=projects.geometry.name).to_dict("records"):
         name = str(row.get("project", ""))
         en = row.get("name_en")
         label = f"{name} {en}".strip() if isinstance(en, str) and en and en not in name else name
         labels.append(label)
-        pno = row.get("project_no")
-        popups_html.append(_project_popup(row, ov[ov["project_no"] == pno] if "project_no" in ov.columns else ov.iloc[:0],
-                                          label))
+        popups_html.append(_project_popup(row, by_project.get(row.get("project_no"), []), label))
     proj_gdf = gpd.GeoDataFrame(projects[summary_cols].assign(_pm_label=labels),
                                 geometry=projects.geometry.values, crs=projects.crs)
     layers: list[MapLayer] = []
@@ -429,7 +432,7 @@ def check_map(
         piece_gdf = gpd.GeoDataFrame(pieces.drop(columns=pieces.geometry.name).assign(
             name=pieces["project"].astype(str) + " ∩ " + pieces["layer_zh"].astype(str)),
             geometry=pieces.geometry.values, crs=pieces.crs)
-        piece_html = [_piece_popup(r) for _, r in pieces.iterrows()]
+        piece_html = [_piece_popup(r) for r in pieces.drop(columns=pieces.geometry.name).to_dict("records")]
         pc = prepare_layer("overlaps", piece_gdf, label="重叠部分 Overlap pieces", group="检查结果 Check results",
                            name_field="name", datum=bm.crs, simplify_m=simplify_m, order=20,
                            style_fn=_verdict_styles(styles.piece_style), popup_html=piece_html, fields=["verdict", "layer"],
