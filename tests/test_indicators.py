@@ -396,3 +396,40 @@ def test_demo_per_county_rows(demo):
     mines = res.table[(res.table["indicator_id"] == "mine_restoration_count") & res.table["unit_kind"].str.startswith("全域")]
     assert list(mines["target_label"]) == ["2020", "2022"]
     assert len(res.to_restore) == 3
+
+
+# --------------------------------------------------------------------------- forest cover from a DLTB layer
+
+def test_forest_cover_from_a_gk_dltb_shapefile(tmp_path):
+    """A land-survey layer (DLTB, GBK without .cpg, GK zone 40 with prefix) in a real workspace folder: the
+    catalogue's forest classes (DLBM 0301-0305) are unioned, clipped to the county and measured."""
+    from factories import geodesic_area_m2, gk_rect, write_shapefile
+    from shapely.geometry import Polygon
+    from spatial.workspace import load_workspace
+
+    county = box(118.70, 28.85, 118.80, 28.95)
+    gpd.GeoDataFrame({"name": ["测试县"], "code": ["1"]}, geometry=[county], crs=CRS).to_file(
+        tmp_path / "county.gpkg", layer="county", driver="GPKG")
+    rects = [Polygon(gk_rect(118.71, 28.86, 2000, 1500, 4528)),   # 0301 arbour forest
+             Polygon(gk_rect(118.72, 28.865, 2000, 1500, 4528)),  # 0302 bamboo, overlapping the first
+             Polygon(gk_rect(118.75, 28.90, 1000, 1000, 4528)),   # 0103 dry farmland: not forest
+             Polygon(gk_rect(118.76, 28.91, 800, 600, 4528)),     # 0305 shrubland
+             Polygon(gk_rect(118.79, 28.94, 3000, 3000, 4528))]   # 0307 other forest land, half outside: not counted
+    dltb = gpd.GeoDataFrame({"BSM": [1, 2, 3, 4, 5], "DLBM": ["0301", "0302", "0103", "0305", "0307"],
+                             "DLMC": ["乔木林地", "竹林地", "旱地", "灌木林地", "其他林地"]}, geometry=rects, crs=4528)
+    write_shapefile(tmp_path / "DLTB.shp", dltb, encoding="GBK", cpg=False)
+    (tmp_path / "workspace.toml").write_text(
+        '[workspace]\nname_zh = "测试"\nterritory_kind = "admin_county"\nterritory_code = "1"\n'
+        'terrain_class = "mountain"\n\n[layers.admin_county]\npath = "county.gpkg"\nlayer = "county"\n\n'
+        '[layers.land_cover]\npath = "DLTB.shp"\n', encoding="utf-8")
+
+    ws = load_workspace(tmp_path)
+    assert list(ws.layer("land_cover").gdf["DLMC"]) == list(dltb["DLMC"])  # GBK detected
+    table = indicator_result(ws, indicators=["forest_cover"]).table
+    row = table[table["indicator_id"] == "forest_cover"].iloc[0]
+
+    forest = shapely.union_all([rects[0], rects[1], rects[3]])  # in the GK plane, where the edges are straight
+    expected = 100 * geodesic_area_m2(forest, crs="EPSG:4528", step_m=5) / geod_area(county)
+    assert 0 < row["value"] < 10
+    assert row["value"] == pytest.approx(expected, rel=1e-6)
+    assert row["status"] == STATUS_FAIL  # far below 60 % (mountain)

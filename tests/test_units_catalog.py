@@ -56,7 +56,8 @@ def test_delivered_layer_names_are_recognised():
     assert cat.kind_for_name("STBHHX.shp").id == "ecological_redline"
     assert cat.kind_for_name("YJJBNTBHTB").id == "permanent_farmland"
     assert cat.kind_for_name("CZKFBJ").id == "urban_boundary"
-    assert cat.kind_for_name("DLTB") is None
+    assert cat.kind_for_name("DLTB.shp").id == "land_cover"  # the land-survey parcels (三调 地类图斑)
+    assert cat.kind_for_name("XZQ_unknown") is None
 
 
 def test_unknown_kind_is_named(tmp_path):
