@@ -28,6 +28,7 @@ from maps.legend import legend_html
 from maps.offline import make_offline
 from maps.popups import popup_table
 from spatial.catalog import VERDICT_LABELS, Catalog
+from spatial.report import html_value
 
 if TYPE_CHECKING:  # pragma: no cover
     from spatial.check import CheckResult
@@ -296,14 +297,6 @@ def pattern_map(
 
 # ------------------------------------------------------------------------------------------------- check
 
-def _fmt(v: Any, digits: int = 2) -> str:
-    if v is None or (isinstance(v, float) and np.isnan(v)):
-        return "—"
-    if isinstance(v, (int, np.integer)):
-        return f"{int(v):,d}"
-    if isinstance(v, (float, np.floating)):
-        return f"{float(v):,.{digits}f}"
-    return html.escape(str(v))
 
 
 def _verdict_html(v: str) -> str:
@@ -311,15 +304,15 @@ def _verdict_html(v: str) -> str:
 
 
 def _project_popup(row: dict[str, Any], overlaps: list[dict[str, Any]], label: str) -> str:
-    head = (f'<div class="pm-popup"><div class="pm-popup-kind">项目 Project #{_fmt(row.get("project_no"))} · '
+    head = (f'<div class="pm-popup"><div class="pm-popup-kind">项目 Project #{html_value(row.get("project_no"))} · '
             f'{html.escape(str(row.get("project_type_zh", "")))} {html.escape(str(row.get("project_type", "")))}</div>'
             f'<div class="pm-popup-title">{html.escape(label)}</div>'
             f'<div>结论 Verdict: {_verdict_html(str(row.get("verdict", "")))}</div>')
     size = []
     if pd.notna(row.get("area_ha", np.nan)):
-        size.append(f'面积 Area {_fmt(row.get("area_ha"), 2)} 公顷 ha = {_fmt(row.get("area_mu"), 1)} 亩 mu')
+        size.append(f'面积 Area {html_value(row.get("area_ha"), 2)} 公顷 ha = {html_value(row.get("area_mu"), 1)} 亩 mu')
     if pd.notna(row.get("length_m", np.nan)):
-        size.append(f'长度 Length {_fmt(row.get("length_m"), 0)} m')
+        size.append(f'长度 Length {html_value(row.get("length_m"), 0)} m')
     if size:
         head += "<div>" + "；".join(size) + "</div>"
     if "illustrative" in row:
@@ -333,13 +326,13 @@ def _project_popup(row: dict[str, Any], overlaps: list[dict[str, Any]], label: s
         layer = f'{html.escape(str(r.get("layer_zh", "")))}<br><small>{html.escape(str(r.get("layer_en", "")))}</small>'
         m2 = r.get("overlap_m2", np.nan)
         if verdict != "no_conflict" or (pd.notna(m2) and m2 > 0):
-            what = f'{_fmt(r.get("overlap_ha", np.nan), 4)} ha ({_fmt(r.get("project_pct", np.nan), 1)} %)'
+            what = f'{html_value(r.get("overlap_ha", np.nan), 4)} ha ({html_value(r.get("project_pct", np.nan), 1)} %)'
             length = r.get("overlap_length_m", np.nan)
             if pd.notna(length) and length > 0:
-                what += f"<br>{_fmt(length, 0)} m"
+                what += f"<br>{html_value(length, 0)} m"
         else:
             dist = r.get("distance_m", np.nan)
-            what = f"无重叠 none; 最近 nearest {_fmt(dist, 0)} m" if pd.notna(dist) else "无重叠 none"
+            what = f"无重叠 none; 最近 nearest {html_value(dist, 0)} m" if pd.notna(dist) else "无重叠 none"
         rule = html.escape(str(r.get("rule", "") or ""))
         rows.append([layer, what, _verdict_html(verdict), rule])
     table = popup_table(rows, ["图层 Layer", "重叠 Overlap", "结论 Verdict", "规则 Rule"]) if rows else ""
@@ -347,12 +340,12 @@ def _project_popup(row: dict[str, Any], overlaps: list[dict[str, Any]], label: s
 
 
 def _piece_popup(row: dict[str, Any]) -> str:
-    what = (f'{_fmt(row.get("overlap_m2", np.nan) / 10_000 if pd.notna(row.get("overlap_m2", np.nan)) else np.nan, 4)} ha'
-            if row.get("piece") != "line" else f'{_fmt(row.get("overlap_length_m"), 0)} m')
+    what = (f'{html_value(row.get("overlap_m2", np.nan) / 10_000 if pd.notna(row.get("overlap_m2", np.nan)) else np.nan, 4)} ha'
+            if row.get("piece") != "line" else f'{html_value(row.get("overlap_length_m"), 0)} m')
     return (f'<div class="pm-popup"><div class="pm-popup-kind">重叠部分 Overlap piece</div>'
             f'<div class="pm-popup-title">{html.escape(str(row.get("project", "")))}</div>'
             f'<div>{html.escape(str(row.get("layer_zh", "")))} {html.escape(str(row.get("layer_en", "")))}</div>'
-            f'<div>{what} · 占项目 {_fmt(row.get("project_pct"), 1)} % of the project</div>'
+            f'<div>{what} · 占项目 {html_value(row.get("project_pct"), 1)} % of the project</div>'
             f'<div>结论 Verdict: {_verdict_html(str(row.get("verdict", "")))} {html.escape(str(row.get("rule", "") or ""))}</div></div>')
 
 

@@ -27,7 +27,6 @@ Method (see docs/check.md):
 from __future__ import annotations
 
 import html
-import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +42,7 @@ from spatial.area import AreaMethod, area_m2
 from spatial.catalog import VERDICT_LABELS, Catalog, LayerKind, Rule, load_catalog
 from spatial.crs import CGCS2000, gk_epsg, gk_zone_for_lon
 from spatial.io import InputError, feature_names
+from spatial.report import html_value
 from spatial.units import convert_area
 
 try:  # the contract names length_m; fall back to the same geodesic measure until it lands
@@ -922,14 +922,6 @@ _AREA_METHOD_LABEL = {
 }
 
 
-def _fmt(v: Any, digits: int = 2) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "—"
-    if isinstance(v, (int, np.integer)):
-        return f"{v:,d}"
-    if isinstance(v, (float, np.floating)):
-        return f"{v:,.{digits}f}"
-    return html.escape(str(v))
 
 
 def _verdict_span(v: str) -> str:
@@ -989,21 +981,21 @@ def check_report_html(result: CheckResult, *, title: str | None = None, map_html
         row = shown.loc[shown["project_no"] == pno].iloc[0]
         parts.append(f"<h3>{html.escape(str(row['project']))} — {_verdict_span(row['verdict'])}</h3>"
                      f"<p>类型 Type: {html.escape(str(row['project_type_zh']))} ({html.escape(str(row['project_type']))})；"
-                     f"面积 Area: {_fmt(row['area_ha'], 4)} 公顷 ha = {_fmt(row['area_mu'])} 亩 mu"
-                     + (f"；长度 Length: {_fmt(row['length_m'], 1)} m" if pd.notna(row["length_m"]) else "") + "</p>")
+                     f"面积 Area: {html_value(row['area_ha'], 4)} 公顷 ha = {html_value(row['area_mu'])} 亩 mu"
+                     + (f"；长度 Length: {html_value(row['length_m'], 1)} m" if pd.notna(row["length_m"]) else "") + "</p>")
         items = []
         for r in grp.itertuples(index=False):
             if r.verdict == "no_conflict":
-                where = (f"无重叠；最近 nearest {_fmt(r.distance_m, 1)} m（{html.escape(str(r.nearest_feature))}）"
+                where = (f"无重叠；最近 nearest {html_value(r.distance_m, 1)} m（{html.escape(str(r.nearest_feature))}）"
                          if pd.notna(r.distance_m) else "无重叠 no overlap")
                 items.append(f"<tr><td>{html.escape(r.layer_zh)}<br>{html.escape(r.layer_en)}</td><td>{where}</td>"
                              f"<td>{_verdict_span(r.verdict)}</td><td></td></tr>")
                 continue
-            length = f"<br>长度 length {_fmt(r.overlap_length_m, 1)} m" if pd.notna(r.overlap_length_m) else ""
+            length = f"<br>长度 length {html_value(r.overlap_length_m, 1)} m" if pd.notna(r.overlap_length_m) else ""
             items.append(
                 f"<tr><td>{html.escape(r.layer_zh)}<br>{html.escape(r.layer_en)}</td>"
-                f"<td>{_fmt(r.overlap_m2)} m² = {_fmt(r.overlap_ha, 4)} 公顷 ha = {_fmt(r.overlap_mu)} 亩 mu"
-                f"（占项目 {_fmt(r.project_pct)} % of the project）{length}<br>涉及图斑 features: {html.escape(str(r.features))}</td>"
+                f"<td>{html_value(r.overlap_m2)} m² = {html_value(r.overlap_ha, 4)} 公顷 ha = {html_value(r.overlap_mu)} 亩 mu"
+                f"（占项目 {html_value(r.project_pct)} % of the project）{length}<br>涉及图斑 features: {html.escape(str(r.features))}</td>"
                 f"<td>{_verdict_span(r.verdict)}</td>"
                 f"<td><b>{html.escape(str(r.rule))}</b> {html.escape(str(r.rule_zh))}<br><i>{html.escape(str(r.rule_en))}</i>"
                 f"<br><small>来源 Source: {html.escape(str(r.source_title))}</small></td></tr>")
@@ -1021,10 +1013,10 @@ def check_report_html(result: CheckResult, *, title: str | None = None, map_html
         " Overlay: the features of a layer touching a project are unioned first (overlaps counted once), then intersected "
         "with the project, in CGCS2000 geographic coordinates, as QGIS's Overlap analysis does.",
         f"距离 Distance: {html.escape(s['distance_method_zh'])}；{html.escape(s['distance_method'])}；"
-        f"搜索半径 search radius {_fmt(s['near_m'], 0)} m.",
-        f"点状项目按半径 {_fmt(s['point_radius_m'], 0)} m 的圆计算 Point projects: circle of radius {_fmt(s['point_radius_m'], 0)} m.",
+        f"搜索半径 search radius {html_value(s['near_m'], 0)} m.",
+        f"点状项目按半径 {html_value(s['point_radius_m'], 0)} m 的圆计算 Point projects: circle of radius {html_value(s['point_radius_m'], 0)} m.",
         ("线状项目按宽度 {w} m 的廊道计算面积，并报告相交长度 Line projects: corridor of width {w} m for the area, "
-         "plus the length inside.".format(w=_fmt(s["line_width_m"], 1)) if s.get("line_width_m") else
+         "plus the length inside.".format(w=html_value(s["line_width_m"], 1)) if s.get("line_width_m") else
          "线状项目报告相交长度（未给宽度，不计面积） Line projects: length inside each layer (no width given, so no area)."),
         f"重叠小于 {s['min_overlap_m2']} m²（线状 {s['min_overlap_m']} m）视为接触 Overlaps below {s['min_overlap_m2']} m² "
         f"({s['min_overlap_m']} m for lines) count as touching, not overlapping.",

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import html
+import math
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Mapping
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 
@@ -48,6 +50,17 @@ def write_gpkg(layers: Mapping[str, gpd.GeoDataFrame], path: str | Path) -> Path
             gdf = gpd.GeoDataFrame(gdf, geometry=gdf.geometry.name, crs=gdf.crs)
         gdf.to_file(path, layer=name, driver="GPKG", engine="pyogrio")
     return path
+
+
+def html_value(v: Any, digits: int = 2) -> str:
+    """A value for an HTML cell: numbers with thousands separators, "—" for missing, text escaped."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "—"
+    if isinstance(v, (int, np.integer)):
+        return f"{int(v):,d}"
+    if isinstance(v, (float, np.floating)):
+        return f"{float(v):,.{digits}f}"
+    return html.escape(str(v))
 
 
 def html_table(df: pd.DataFrame, *, float_format: str = "{:,.2f}", classes: str = "data") -> str:
