@@ -479,6 +479,14 @@ def _no_crs_error(src: str, b: tuple[float, float, float, float] | None) -> Inpu
                       f"coordinates; {CRS_FIX}.{hint}")
 
 
+def _zone_prefix_wins(gdf: gpd.GeoDataFrame, proved: int, file_crs: CRS, finding: Finding,
+                      warnings: list[Finding]) -> tuple[gpd.GeoDataFrame, str]:
+    """The file's CRS contradicts its coordinates, whose zone prefix proves EPSG:``proved``: use that, say why."""
+    warnings.append(finding)
+    return gdf.set_crs(proved, allow_override=True), \
+        f"detected from the zone prefix (EPSG:{proved}); the file's {_crs_label(file_crs)} contradicts the coordinates"
+
+
 def _resolve_crs(gdf: gpd.GeoDataFrame, src: str, crs: Any, driver: str, path: Path,
                  warnings: list[Finding]) -> tuple[gpd.GeoDataFrame, str]:
     b = _geometry_bounds(gdf)
@@ -528,35 +536,28 @@ def _resolve_crs(gdf: gpd.GeoDataFrame, src: str, crs: Any, driver: str, path: P
                 raise InputError(f"{src}: the file says {_crs_label(file_crs)} (longitude/latitude) but the "
                                  f"coordinates ({_fmt_bounds(b)}) are not degrees; {CRS_FIX} (--crs overrides the "
                                  f"file's CRS)")
-            warnings.append(Finding(src, None, "crs_detected",
-                                    f"{src}: the file says {_crs_label(file_crs)} (longitude/latitude) but the "
-                                    f"coordinates ({_fmt_bounds(b)}) are not degrees; the eastings' zone prefix proves "
-                                    f"CGCS2000 Gauss-Krüger EPSG:{proved}, used instead (pass --crs to override)"))
-            return gdf.set_crs(proved, allow_override=True), \
-                f"detected from the zone prefix (EPSG:{proved}); the file's {_crs_label(file_crs)} contradicts the " \
-                f"coordinates"
+            return _zone_prefix_wins(gdf, proved, file_crs, Finding(
+                src, None, "crs_detected",
+                f"{src}: the file says {_crs_label(file_crs)} (longitude/latitude) but the coordinates "
+                f"({_fmt_bounds(b)}) are not degrees; the eastings' zone prefix proves CGCS2000 Gauss-Krüger "
+                f"EPSG:{proved}, used instead (pass --crs to override)"), warnings)
         if file_crs.is_projected and _lonlat_plausible(b) and _in_china(CRS.from_epsg(4490), b):
             raise InputError(f"{src}: the file says {_crs_label(file_crs)} (metres), but the coordinates "
                              f"({_fmt_bounds(b)}) look like longitude/latitude in China: the .prj is wrong; pass "
                              f"--crs EPSG:4490 (CGCS2000 geographic) or EPSG:4326 (WGS84) to override it")
         proved = detect_gk_crs(b)
         if proved is not None and file_crs.is_projected and _prefix_conflict(file_crs, proved):
-            warnings.append(Finding(src, None, "crs_detected",
-                                    f"{src}: the file says {_crs_label(file_crs)}, but the eastings ({_fmt_bounds(b)}) "
-                                    f"carry the zone prefix of EPSG:{proved}, which is used instead (pass --crs to "
-                                    f"override)"))
-            return gdf.set_crs(proved, allow_override=True), \
-                f"detected from the zone prefix (EPSG:{proved}); the file's {_crs_label(file_crs)} contradicts the " \
-                f"coordinates"
+            return _zone_prefix_wins(gdf, proved, file_crs, Finding(
+                src, None, "crs_detected",
+                f"{src}: the file says {_crs_label(file_crs)}, but the eastings ({_fmt_bounds(b)}) carry the zone "
+                f"prefix of EPSG:{proved}, which is used instead (pass --crs to override)"), warnings)
         if not _in_china(file_crs, b):
             if proved is not None and not file_crs.equals(CRS.from_epsg(proved)):
-                warnings.append(Finding(src, None, "crs_detected",
-                                        f"{src}: in the file's CRS {_crs_label(file_crs)} the coordinates "
-                                        f"({_fmt_bounds(b)}) fall outside China; their zone prefix proves CGCS2000 "
-                                        f"Gauss-Krüger EPSG:{proved}, used instead (pass --crs to override)"))
-                return gdf.set_crs(proved, allow_override=True), \
-                    f"detected from the zone prefix (EPSG:{proved}); the file's {_crs_label(file_crs)} contradicts " \
-                    f"the coordinates"
+                return _zone_prefix_wins(gdf, proved, file_crs, Finding(
+                    src, None, "crs_detected",
+                    f"{src}: in the file's CRS {_crs_label(file_crs)} the coordinates ({_fmt_bounds(b)}) fall "
+                    f"outside China; their zone prefix proves CGCS2000 Gauss-Krüger EPSG:{proved}, used instead "
+                    f"(pass --crs to override)"), warnings)
             warnings.append(Finding(src, None, "outside_china",
                                     f"{src}: in the file's CRS {_crs_label(file_crs)} the coordinates "
                                     f"({_fmt_bounds(b)}) fall outside China; check the CRS ({CRS_FIX})"))
