@@ -3,7 +3,7 @@
 Our layers are CGCS2000 (EPSG:4490), which web maps can take as WGS84 (they differ by centimetres).
 Tianditu's web-Mercator services (``vec_w``/``cva_w``, ``img_w``/``cia_w``) are CGCS2000 too, so the layers
 sit on them as they are. AMap tiles are drawn in GCJ-02 (火星坐标, shifted some 500 m around Changshan):
-with that basemap every overlay is converted to GCJ-02 on the fly (``spatial.gcj02``) and the legend says so;
+with that basemap every overlay is converted to GCJ-02 on the fly (``spatial.geo.gcj02``) and the legend says so;
 the map never shows CGCS2000 layers on GCJ-02 tiles.
 """
 
@@ -12,13 +12,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from typing import Any
+from spatial.errors import MapError
 
 BASEMAPS = ("osm", "tianditu-vec", "tianditu-img", "amap", "none")
 TIANDITU_ENV = "TIANDITU_KEY"
-
-
-class MapError(ValueError):
-    """A map cannot be made as asked; the message says what to change."""
 
 
 @dataclass(frozen=True)

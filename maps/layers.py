@@ -13,7 +13,11 @@ import shapely
 from pyproj import CRS
 
 from maps import popups, styles
-from spatial.catalog import LayerKind
+from spatial.errors import InputError
+from spatial.geo.crs import projected_crs_for
+from spatial.geo.gcj02 import transform_geometries
+from spatial.rules.catalog import LayerKind
+from spatial.sources.names import feature_names
 
 CGCS2000 = "EPSG:4490"
 DEFAULT_SIMPLIFY_M = 10.0   # Douglas-Peucker tolerance, metres, in a projected CRS: no vertex moves farther
@@ -21,17 +25,12 @@ COORD_DECIMALS = 6          # 1e-6 degree ≈ 0.11 m at Changshan, far below the
 
 
 def projected_crs(gdf: gpd.GeoDataFrame) -> CRS:
-    """The projected CRS to simplify in: spatial.crs.projected_crs_for (CGCS2000 3-degree Gauss-Krüger) when
+    """The projected CRS to simplify in: spatial.geo.crs.projected_crs_for (CGCS2000 3-degree Gauss-Krüger) when
     available, else a transverse Mercator on GRS80 centred on the data."""
     try:
-        from spatial.crs import projected_crs_for
-    except ImportError:
-        projected_crs_for = None
-    if projected_crs_for is not None:
-        try:
-            return CRS.from_user_input(projected_crs_for(gdf))
-        except Exception:  # pragma: no cover - fall back to the local projection below
-            pass
+        return CRS.from_user_input(projected_crs_for(gdf))
+    except Exception:  # pragma: no cover - fall back to the local projection below
+        pass
     x0, y0, x1, y1 = gdf.total_bounds
     lon0 = round((x0 + x1) / 2.0, 3) if np.isfinite(x0) else 117.0
     return CRS.from_proj4(f"+proj=tmerc +lat_0=0 +lon_0={lon0} +k=1 +x_0=500000 +y_0=0 +ellps=GRS80 +units=m +no_defs")
@@ -59,8 +58,6 @@ def to_datum(gdf: gpd.GeoDataFrame, datum: str) -> gpd.GeoDataFrame:
         return gdf
     if datum != "gcj02":
         raise ValueError(f"unknown datum {datum!r}")
-    from spatial.gcj02 import transform_geometries
-
     return gdf.set_geometry(transform_geometries(gdf.geometry, "to_gcj02").values)
 
 
@@ -89,14 +86,9 @@ def feature_labels(gdf: pd.DataFrame, name_field: str | None = None) -> tuple[li
     used: set[str] = set()
     names: pd.Series | None = None
     try:
-        from spatial.io import feature_names
-    except ImportError:
-        feature_names = None
-    if feature_names is not None:
-        try:
-            names = feature_names(gdf, name_field)
-        except Exception:  # pragma: no cover - fall back below
-            names = None
+        names = feature_names(gdf, name_field)
+    except InputError:  # a name field the layer lacks: the usual name fields below
+        names = None
     if names is None:
         for col in ([name_field] if name_field else []) + ["name", "name_zh", "名称", "NAME", "MC", "XMMC"]:
             if col and col in gdf.columns:

@@ -9,6 +9,7 @@ import mimetypes
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from spatial.errors import OfflineError
 
 VENDOR = Path(__file__).resolve().parent / "vendor"
 
@@ -46,10 +47,6 @@ _CSS_URL = re.compile(r"url\((['\"]?)([^)'\"]+)\1\)")
 # What would make the browser fetch something: a src/href on a resource element, a CSS url(), an import.
 _EXTERNAL = re.compile(r"""(<(?:script|link|img|iframe|source|video|audio|embed)\b[^>]*?\b(?:src|href)\s*=\s*["']?"""
                        r"""(?:https?:)?//[^"'\s>]+)|(url\(\s*["']?(?:https?:)?//[^)]+\))|(@import\s)""", re.I)
-
-
-class OfflineError(RuntimeError):
-    """The page links a resource with no vendored copy, or still refers to the network."""
 
 
 def vendored_for(url: str) -> Vendored | None:

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from maps.styles import MINE_STATUS_EN
+from maps.styles import mine_status_en
 
 # Standard columns of the demo layers and the field names of delivered Chinese planning data
 # (三区三线, 第三次国土调查 DLTB …). Unknown columns are shown under their own name.
@@ -107,8 +107,8 @@ def display_value(column: str, value: Any) -> str | None:
             return "是 yes" if int(value) else "否 no"
         except (TypeError, ValueError):
             pass
-    if column == "status" and isinstance(value, str) and value.strip() in MINE_STATUS_EN:
-        return f"{value.strip()} {MINE_STATUS_EN[value.strip()]}"
+    if column == "status" and isinstance(value, str) and value.strip() in mine_status_en():
+        return f"{value.strip()} {mine_status_en()[value.strip()]}"
     if isinstance(value, (bool, np.bool_)):
         return "是 yes" if value else "否 no"
     if isinstance(value, (int, np.integer)):

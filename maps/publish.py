@@ -1,12 +1,11 @@
 """`spatial publish`: a static site that opens from the file system — a bilingual index page, the workspace
 map, the ecological-security-pattern map, the check map and report of the workspace's sample projects
-(spatial.check) and the indicator tables (spatial.indicators). The analyses are called through their public
+(spatial.analysis.check) and the indicator tables (spatial.analysis.indicators). The analyses are called through their public
 APIs; this module only lays their results out."""
 
 from __future__ import annotations
 
 import html
-import traceback
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -15,10 +14,17 @@ from typing import TYPE_CHECKING, Any, Callable
 import pandas as pd
 
 from maps.layers import DEFAULT_SIMPLIFY_M
+from maps.popups import is_illustrative
 from maps.render import MapResult, pattern_map, resolve_basemap, workspace_map, write_check_map
+from spatial.outputs.check_report import write_check_outputs
+from spatial.outputs.html import html_table
+from spatial.outputs.indicator_report import write_indicator_outputs
+from spatial.outputs.tables import bilingual
 
 if TYPE_CHECKING:  # pragma: no cover
-    from spatial.workspace import Workspace
+    from spatial.analysis.check import CheckResult
+    from spatial.analysis.indicators import IndicatorResult
+    from spatial.sources.workspace import Workspace
 
 
 @dataclass
@@ -36,8 +42,8 @@ class PublishResult:
     index: Path
     pages: list[Page] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    check: Any = None  # the spatial.check.CheckResult laid out, when there was one
-    indicators: Any = None  # the spatial.indicators result laid out, when there was one
+    check: Any = None  # the spatial.analysis.check.CheckResult laid out, when there was one
+    indicators: Any = None  # the spatial.analysis.indicators result laid out, when there was one
 
     def page(self, key: str) -> Page | None:
         return next((p for p in self.pages if p.key == key), None)
@@ -76,93 +82,88 @@ def publish(
     offline: bool = False,
     simplify_m: float = DEFAULT_SIMPLIFY_M,
     tianditu_key: str | None = None,
-    with_check: bool = True,
-    with_indicators: bool = True,
-    check_result: Any = None,
-    indicators: Any = None,
+    check_result: "CheckResult | None" = None,
+    indicators: "IndicatorResult | None" = None,
     progress: Callable[[str], None] | None = None,
 ) -> PublishResult:
     """Write the site into ``out_dir`` and return what was written (index.html first).
 
-    ``check_result`` / ``indicators``: results the caller already computed, laid out instead of computed again.
+    Parameters
+    ----------
+    ws : Workspace
+        The workspace whose layers are drawn.
+    out_dir : str or Path
+        The site's folder.
+    basemap, offline, simplify_m, tianditu_key
+        As for :func:`maps.render.workspace_map`.
+    check_result : CheckResult, optional
+        A project check to lay out (check map, report and tables); none: no check pages.
+    indicators : IndicatorResult, optional
+        Indicators to lay out (tables and the index's summary); none: no indicator pages.
+    progress : callable, optional
+        ``progress(message)`` before each page.
+
+    Returns
+    -------
+    PublishResult
+
+    Notes
+    -----
+    The site draws the results it is given and never computes an analysis; a failure while writing is
+    raised, not hidden.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     resolve_basemap(basemap, offline, tianditu_key)  # fail early on a bad basemap / key
     say = progress or (lambda _msg: None)
-    res = PublishResult(out=out, index=out / "index.html")
+    res = PublishResult(out=out, index=out / "index.html", check=check_result, indicators=indicators)
     kw: dict[str, Any] = dict(basemap=basemap, offline=offline, simplify_m=simplify_m, tianditu_key=tianditu_key)
-
     say("地图 workspace map")
     m: MapResult = workspace_map(ws, **kw)
     m.save(out / "maps" / "workspace.html")
     res.pages.append(Page("workspace", "规划图层总图 Planning layers map", m.path,
                           "工作空间全部图层，可逐层开关、查询属性、量算距离面积。 Every layer of the workspace: "
                           "toggle, inspect attributes, measure.", m.size))
-
     if any(k in ws.layers for k in ("eco_source", "eco_corridor", "eco_node")):
         say("地图 pattern map")
         p = pattern_map(ws, **kw)
         p.save(out / "maps" / "pattern.html")
         res.pages.append(Page("pattern", "生态安全格局 Ecological security pattern", p.path,
                               "生态源地、廊道与节点。 Sources, corridors and nodes.", p.size))
-
+    if check_result is not None:
+        say("检查 check")
+        res.pages.extend(_check_pages(check_result, out / "check", ws, kw))
     indicator_html = ""
-    if with_check and ws.projects is not None:
-        try:
-            from spatial.check import check, write_check_outputs
-        except ImportError:  # pragma: no cover - depends on the installed analyses
-            res.notes.append("spatial.check 不可用，未生成项目检查 spatial.check not available: no check pages")
-        else:
-            say("检查 check")
-            try:
-                result = check_result if check_result is not None else check(ws.projects.gdf, ws)
-                res.check = result
-                check_dir = out / "check"
-                path, frag = write_check_map(result, check_dir, ws, **kw)
-                files = write_check_outputs(result, check_dir, map_html=frag)
-                counts = result.summary["verdict"].value_counts()
-                summary = "；".join(f"{v} {int(counts.get(v, 0))}" for v in
-                                    ("prohibited", "needs_approval", "allowed", "no_conflict"))
-                res.pages.append(Page("check_map", "项目检查地图 Check map", path,
-                                      f"示例项目按结论着色，重叠部分高亮。 Sample projects by verdict ({summary}).",
-                                      path.stat().st_size))
-                report = files.get("report.html")
-                if report is not None:
-                    res.pages.append(Page("check_report", "项目检查报告 Check report", Path(report),
-                                          "逐项结论、重叠面积与依据，含地图。 Verdicts, overlaps and rules, with the map.",
-                                          Path(report).stat().st_size))
-            except Exception as exc:  # an analysis failing must not take the maps down with it
-                res.notes.append(f"项目检查失败 check failed: {exc}")
-                traceback.print_exc()
-
-    if with_indicators:
-        try:
-            from spatial.indicators import bilingual, indicator_result, write_indicator_outputs
-        except ImportError:  # pragma: no cover
-            res.notes.append("spatial.indicators 不可用 not available: no indicator tables")
-        else:
-            say("指标 indicators")
-            try:
-                ind = indicators if indicators is not None else indicator_result(ws)
-                res.indicators = ind
-                files = write_indicator_outputs(ind, out / "indicators")
-                page = files.get("html")
-                if page is not None:
-                    res.pages.append(Page("indicators", "指标表 Indicator tables", Path(page),
-                                          "面积占比指标与规划目标对照。 Area-share indicators against the plans' targets.",
-                                          Path(page).stat().st_size))
-                cols = [c for c in ("indicator", "unit", "value", "value_unit", "target_label", "target",
-                                    "status") if c in ind.table.columns]
-                from spatial.report import html_table
-
-                indicator_html = html_table(bilingual(ind.table[cols]))
-            except Exception as exc:
-                res.notes.append(f"指标计算失败 indicators failed: {exc}")
-                traceback.print_exc()
-
+    if indicators is not None:
+        say("指标 indicators")
+        page, indicator_html = _indicator_pages(indicators, out / "indicators")
+        res.pages.extend(page)
     res.index.write_text(_index_html(ws, res, indicator_html, m), encoding="utf-8")
     return res
+
+
+def _check_pages(result: "CheckResult", check_dir: Path, ws: "Workspace", kw: dict[str, Any]) -> list[Page]:
+    """The check map, the report (with the map) and the check's tables."""
+    path, frag = write_check_map(result, check_dir, ws, **kw)
+    files = write_check_outputs(result, check_dir, map_html=frag)
+    counts = result.summary["verdict"].value_counts()
+    summary = "；".join(f"{v} {int(counts.get(v, 0))}" for v in result.verdicts.order)
+    report = Path(files["report.html"])
+    return [Page("check_map", "项目检查地图 Check map", path,
+                 f"示例项目按结论着色，重叠部分高亮。 Sample projects by verdict ({summary}).", path.stat().st_size),
+            Page("check_report", "项目检查报告 Check report", report,
+                 "逐项结论、重叠面积与依据，含地图。 Verdicts, overlaps and rules, with the map.", report.stat().st_size)]
+
+
+def _indicator_pages(ind: "IndicatorResult", out: Path) -> tuple[list[Page], str]:
+    """The indicator tables, and the short table the index shows."""
+    files = write_indicator_outputs(ind, out)
+    page = Path(files["html"])
+    cols = [c for c in ("indicator", "unit", "value", "value_unit", "target_label", "target", "status")
+            if c in ind.table.columns]
+    return ([Page("indicators", "指标表 Indicator tables", page,
+                  "面积占比指标与规划目标对照。 Area-share indicators against the plans' targets.", page.stat().st_size)],
+            html_table(bilingual(ind.table[cols])))
 
 
 def _index_html(ws: "Workspace", res: PublishResult, indicator_html: str, m: MapResult) -> str:
@@ -176,15 +177,11 @@ def _index_html(ws: "Workspace", res: PublishResult, indicator_html: str, m: Map
     for kind_id, layer in ws.layers.items():
         illus = ""
         if "illustrative" in layer.gdf.columns:
-            from maps.popups import is_illustrative
-
             n = int(layer.gdf["illustrative"].map(is_illustrative).sum())
             illus = "示意 illustrative" if n == len(layer.gdf) and n else ("真实 real" if n == 0 else f"{n} 示意 illustrative")
         rows.append({"图层 kind": kind_id, "名称 name": layer.kind.label, "分组 group": layer.kind.group,
                      "要素数 features": f"{len(layer.gdf):,d}", "数据性质 data": illus,
                      "文件 file": f"{layer.read.path.name}:{layer.read.layer or ''}"})
-    from spatial.report import html_table
-
     layer_table = html_table(pd.DataFrame(rows)) if rows else ""
     warn = ('<p class="warn">本工作空间含示意数据，非官方数据，仅供演示。 This workspace holds illustrative layers, '
             "not official data; for demonstration only.</p>") if ws.illustrative else ""

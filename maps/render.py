@@ -21,18 +21,20 @@ from folium.plugins import Fullscreen, MeasureControl
 
 from maps import elements as el
 from maps import styles
-from maps.basemaps import Basemap, MapError, basemap as get_basemap
+from maps.basemaps import Basemap, basemap as get_basemap
 from maps.layers import DEFAULT_SIMPLIFY_M, MapLayer, display_gdf, feature_collection, prepare_layer
 from maps.legend import item as legend_item
 from maps.legend import legend_html
 from maps.offline import make_offline
-from maps.popups import popup_table
-from spatial.catalog import VERDICT_LABELS, Catalog
-from spatial.report import html_value
+from maps.popups import is_illustrative, popup_table
+from spatial.rules.catalog import Catalog
+from spatial.rules.verdicts import Verdicts
+from spatial.errors import MapError
+from spatial.outputs.html import html_value
 
 if TYPE_CHECKING:  # pragma: no cover
-    from spatial.check import CheckResult
-    from spatial.workspace import Workspace
+    from spatial.analysis.check import CheckResult
+    from spatial.sources.workspace import Workspace
 
 PATTERN_KINDS = ("eco_source", "eco_corridor", "eco_node")
 PATTERN_EN = {
@@ -299,15 +301,15 @@ def pattern_map(
 
 
 
-def _verdict_html(v: str) -> str:
-    return f'<span class="pm-verdict-{html.escape(v)}">{html.escape(VERDICT_LABELS.get(v, v))}</span>'
+def _verdict_html(v: str, verdicts: Verdicts) -> str:
+    return f'<span class="pm-verdict-{html.escape(v)}">{html.escape(verdicts.label(v))}</span>'
 
 
-def _project_popup(row: dict[str, Any], overlaps: list[dict[str, Any]], label: str) -> str:
+def _project_popup(row: dict[str, Any], overlaps: list[dict[str, Any]], label: str, verdicts: Verdicts) -> str:
     head = (f'<div class="pm-popup"><div class="pm-popup-kind">项目 Project #{html_value(row.get("project_no"))} · '
             f'{html.escape(str(row.get("project_type_zh", "")))} {html.escape(str(row.get("project_type", "")))}</div>'
             f'<div class="pm-popup-title">{html.escape(label)}</div>'
-            f'<div>结论 Verdict: {_verdict_html(str(row.get("verdict", "")))}</div>')
+            f'<div>结论 Verdict: {_verdict_html(str(row.get("verdict", "")), verdicts)}</div>')
     size = []
     if pd.notna(row.get("area_ha", np.nan)):
         size.append(f'面积 Area {html_value(row.get("area_ha"), 2)} 公顷 ha = {html_value(row.get("area_mu"), 1)} 亩 mu')
@@ -316,8 +318,6 @@ def _project_popup(row: dict[str, Any], overlaps: list[dict[str, Any]], label: s
     if size:
         head += "<div>" + "；".join(size) + "</div>"
     if "illustrative" in row:
-        from maps.popups import is_illustrative
-
         if is_illustrative(row.get("illustrative")):
             head += '<div class="pm-illus">示意数据 illustrative · 非官方数据 not official</div>'
     rows = []
@@ -334,19 +334,19 @@ def _project_popup(row: dict[str, Any], overlaps: list[dict[str, Any]], label: s
             dist = r.get("distance_m", np.nan)
             what = f"无重叠 none; 最近 nearest {html_value(dist, 0)} m" if pd.notna(dist) else "无重叠 none"
         rule = html.escape(str(r.get("rule", "") or ""))
-        rows.append([layer, what, _verdict_html(verdict), rule])
+        rows.append([layer, what, _verdict_html(verdict, verdicts), rule])
     table = popup_table(rows, ["图层 Layer", "重叠 Overlap", "结论 Verdict", "规则 Rule"]) if rows else ""
     return head + table + "</div>"
 
 
-def _piece_popup(row: dict[str, Any]) -> str:
+def _piece_popup(row: dict[str, Any], verdicts: Verdicts) -> str:
     what = (f'{html_value(row.get("overlap_m2", np.nan) / 10_000 if pd.notna(row.get("overlap_m2", np.nan)) else np.nan, 4)} ha'
             if row.get("piece") != "line" else f'{html_value(row.get("overlap_length_m"), 0)} m')
     return (f'<div class="pm-popup"><div class="pm-popup-kind">重叠部分 Overlap piece</div>'
             f'<div class="pm-popup-title">{html.escape(str(row.get("project", "")))}</div>'
             f'<div>{html.escape(str(row.get("layer_zh", "")))} {html.escape(str(row.get("layer_en", "")))}</div>'
             f'<div>{what} · 占项目 {html_value(row.get("project_pct"), 1)} % of the project</div>'
-            f'<div>结论 Verdict: {_verdict_html(str(row.get("verdict", "")))} {html.escape(str(row.get("rule", "") or ""))}</div></div>')
+            f'<div>结论 Verdict: {_verdict_html(str(row.get("verdict", "")), verdicts)} {html.escape(str(row.get("rule", "") or ""))}</div></div>')
 
 
 def _family(geom_type: str) -> str:
@@ -405,7 +405,7 @@ def check_map(
         en = row.get("name_en")
         label = f"{name} {en}".strip() if isinstance(en, str) and en and en not in name else name
         labels.append(label)
-        popups_html.append(_project_popup(row, by_project.get(row.get("project_no"), []), label))
+        popups_html.append(_project_popup(row, by_project.get(row.get("project_no"), []), label, result.verdicts))
     proj_gdf = gpd.GeoDataFrame(projects[summary_cols].assign(_pm_label=labels),
                                 geometry=projects.geometry.values, crs=projects.crs)
     layers: list[MapLayer] = []
@@ -419,13 +419,13 @@ def check_map(
     pieces = result.pieces
     if len(pieces) and "verdict" in pieces.columns:
         # the most serious pieces are drawn last, on top
-        rank = {v: i for i, v in enumerate(reversed(styles.VERDICT_ORDER))}
+        rank = result.verdicts.rank
         pieces = pieces.iloc[np.argsort(pieces["verdict"].map(rank).fillna(0).to_numpy(), kind="stable")]
     if len(pieces):
         piece_gdf = gpd.GeoDataFrame(pieces.drop(columns=pieces.geometry.name).assign(
             name=pieces["project"].astype(str) + " ∩ " + pieces["layer_zh"].astype(str)),
             geometry=pieces.geometry.values, crs=pieces.crs)
-        piece_html = [_piece_popup(r) for r in pieces.drop(columns=pieces.geometry.name).to_dict("records")]
+        piece_html = [_piece_popup(r, result.verdicts) for r in pieces.drop(columns=pieces.geometry.name).to_dict("records")]
         pc = prepare_layer("overlaps", piece_gdf, label="重叠部分 Overlap pieces", group="检查结果 Check results",
                            name_field="name", datum=bm.crs, simplify_m=simplify_m, order=20,
                            style_fn=_verdict_styles(styles.piece_style), popup_html=piece_html, fields=["verdict", "layer"],
@@ -446,8 +446,8 @@ def check_map(
     layers.extend(context)
     counts = result.summary["verdict"].value_counts() if "verdict" in result.summary.columns else pd.Series(dtype=int)
     verdict_items = "".join(
-        legend_item(f"{VERDICT_LABELS[v]} ({int(counts.get(v, 0))})", styles.verdict_style(v, "polygon"), "polygon")
-        for v in styles.VERDICT_ORDER)
+        legend_item(f"{result.verdicts.label(v)} ({int(counts.get(v, 0))})", styles.verdict_style(v, "polygon"), "polygon")
+        for v in result.verdicts.order)
     head = ('<div class="pm-lg-group">检查结论 Verdicts</div>' + verdict_items
             + legend_item("重叠部分（按该图层结论着色） Overlap pieces, coloured by that layer's verdict",
                           styles.piece_style("prohibited", "polygon"), "polygon"))

@@ -11,19 +11,15 @@ from typing import Any, Iterable
 
 import pandas as pd
 
-from spatial.catalog import VERDICT_LABELS, VERDICTS, LayerKind
+from spatial.rules.catalog import LayerKind, bundled_catalog
 
-# Check verdicts (spatial.check): prohibited red, needs approval orange, allowed green, no conflict grey.
+# Check verdicts (spatial.analysis.check): prohibited red, needs approval orange, allowed green, no conflict grey.
 VERDICT_COLOURS = {
     "prohibited": "#d7191c",
     "needs_approval": "#f28e2b",
     "allowed": "#1a9641",
     "no_conflict": "#8c8c8c",
 }
-VERDICT_ORDER = VERDICTS  # worst first
-
-# Mine status values of the demo data and the catalogue, with their English words.
-MINE_STATUS_EN = {"已修复": "restored", "修复中": "restoring", "未修复": "not restored", "在产": "active"}
 
 _KEYS = {
     "color": "color",
@@ -133,7 +129,7 @@ def status_legend(kind: LayerKind) -> list[tuple[str, str]]:
     """(label, colour) per mine status, bilingual."""
     items = []
     for value, colour in (kind.extra or {}).get("status_styles", {}).items():
-        en = MINE_STATUS_EN.get(value)
+        en = mine_status_en().get(value)
         items.append((f"{value} {en}" if en else value, colour))
     return items
 
@@ -161,8 +157,10 @@ def piece_style(verdict: str, geometry: str) -> dict[str, Any]:
             "fill": True}
 
 
-def verdict_label(verdict: str) -> str:
-    return VERDICT_LABELS.get(verdict, verdict)
+def mine_status_en() -> dict[str, str]:
+    """English word of each Chinese mine status, from the catalogue's ``[mine_states]`` labels (已修复 restored)."""
+    labels = bundled_catalog().mine_states.get("labels", {})
+    return dict(label.split(" ", 1) for label in labels.values() if " " in label)
 
 
 def _darker(hex_colour: str, factor: float = 0.65) -> str:

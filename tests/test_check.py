@@ -1,4 +1,4 @@
-"""spatial.check and `spatial check`: areas, shares, lengths and distances against independent
+"""spatial.analysis.check and `spatial check`: areas, shares, lengths and distances against independent
 computations (shapely overlay + pyproj.Geod on GRS80), verdicts from the catalogue, CLI outputs."""
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from pyproj import Geod, Transformer
 from shapely.geometry import LineString, Point, Polygon, box
 from typer.testing import CliRunner
 
-from spatial import check as check_mod
-from spatial.catalog import load_catalog
-from spatial.check import DEFAULT_POINT_RADIUS_M, check, worst_verdict
-from spatial.io import InputError
+from spatial.engine import local as check_mod
+from spatial.rules.catalog import load_catalog
+from spatial.analysis.check import DEFAULT_POINT_RADIUS_M, check, worst_verdict
+from spatial.errors import InputError
 
 GEOD = Geod(ellps="GRS80")
 CRS = "EPSG:4490"
@@ -274,7 +274,7 @@ def test_batch_matches_a_per_project_loop(monkeypatch):
 # ---------------------------------------------------------------------------------------- CLI
 
 def _cli():
-    from spatial.cli import app
+    from spatial.cli.main import app
 
     return app
 
@@ -343,7 +343,7 @@ def test_cli_unusable_input_exits_nonzero_naming_the_file(tmp_path):
 
 @pytest.mark.skipif(not (DEMO / "workspace.toml").exists(), reason="demo workspace not built")
 def test_demo_projects():
-    from spatial.workspace import load_workspace
+    from spatial.sources.workspace import load_workspace
 
     ws = load_workspace(DEMO)
     res = check(ws.projects.gdf, ws)

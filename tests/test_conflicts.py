@@ -1,4 +1,4 @@
-"""三区三线 consistency (spatial.conflicts) against independent shapely overlays measured with pyproj.Geod."""
+"""三区三线 consistency (spatial.analysis.conflicts) against independent shapely overlays measured with pyproj.Geod."""
 
 from __future__ import annotations
 
@@ -13,12 +13,13 @@ from pyproj import Geod
 from shapely.geometry import box
 
 from factories import gdf, geod_area
-from spatial.catalog import load_catalog
-from spatial.conflicts import (
+from spatial.rules.catalog import load_catalog
+from spatial.analysis.conflicts import (
     STATUS_CONFLICT, STATUS_GAP, STATUS_OK, STATUS_OUTSIDE, STATUS_SLIVERS, conflicts_from_layers,
-    write_conflict_outputs,
 )
-from spatial.indicators import STATUS_NO_DATA, Units
+from spatial.analysis.targets import STATUS_NO_DATA
+from spatial.analysis.territory import Units
+from spatial.outputs.review_report import write_conflict_outputs
 
 GEOD = Geod(ellps="GRS80")
 CATALOG = load_catalog()
@@ -140,10 +141,10 @@ def test_outputs_reread(layers, tmp_path: Path):
 
 
 def test_cli_conflicts_on_the_demo(tmp_path):
-    pytest.importorskip("spatial.io")
+    pytest.importorskip("spatial.sources.files")
     from typer.testing import CliRunner
 
-    from spatial.cli import app
+    from spatial.cli.main import app
 
     result = CliRunner().invoke(app, ["conflicts", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output

@@ -8,7 +8,7 @@ import shapely
 from pyproj import CRS
 from shapely.geometry import box
 
-from spatial.crs import (CGCS2000, detect_gk_crs, gk_epsg, gk_epsg_for, gk_zone_for_lon, gk_zone_of_epsg,
+from spatial.geo.crs import (CGCS2000, detect_gk_crs, gk_epsg, gk_epsg_for, gk_zone_for_lon, gk_zone_of_epsg,
                          looks_swapped_gk, projected_crs_for, to_cgcs2000)
 
 from factories import demo_layer, gk_points

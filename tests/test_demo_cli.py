@@ -23,7 +23,7 @@ PROTECTED = ["ecological_redline", "nature_reserve", "forest_park", "wetland_par
 
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
-    from spatial.cli import app
+    from spatial.cli.main import app
 
     out = tmp_path_factory.mktemp("demo")
     result = CliRunner().invoke(app, ["demo", "--out", str(out), "--area", "geodesic"])

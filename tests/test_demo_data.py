@@ -15,8 +15,8 @@ import shapely
 from pyproj import Geod
 from shapely.geometry import shape
 
-from spatial.area import area_m2
-from spatial.gcj02 import gcj02_to_wgs84
+from spatial.geo.area import area_m2
+from spatial.geo.gcj02 import gcj02_to_wgs84
 
 ROOT = Path(__file__).resolve().parents[1]
 WS = ROOT / "layers" / "changshan"
@@ -255,7 +255,7 @@ def test_dem_if_present(changshan):
 
 def test_boundary_point_file_of_the_tourism_town():
     txt = WS / "projects" / "四省边际生态文化旅游小镇.txt"
-    bp = pytest.importorskip("spatial.boundary_points")
+    bp = pytest.importorskip("spatial.sources.boundary_points")
     if not txt.exists():
         pytest.skip("boundary-point file not built yet (re-run scripts/build_demo.py)")
     parcels = bp.read_boundary_points(txt)

@@ -1,7 +1,7 @@
-"""Area-share indicators (spatial.indicators) against independent union-then-measure computations.
+"""Area-share indicators (spatial.analysis.indicators) against independent union-then-measure computations.
 
 The independent figures use shapely unions and pyproj.Geod on GRS80 (the CGCS2000 ellipsoid), with the
-``geodesic`` method of spatial.area, which must agree to 1e-9; the default ``official`` method is checked
+``geodesic`` method of spatial.geo.area, which must agree to 1e-9; the default ``official`` method is checked
 to be within 1e-6 of them (for these small lon/lat boxes the two differ by far less).
 """
 
@@ -21,12 +21,12 @@ from pyproj import Geod
 from shapely.geometry import box
 from shapely.geometry.polygon import orient
 
-from spatial.catalog import load_catalog
-from spatial.indicators import (
-    HEADERS, STATUS_FAIL, STATUS_NO_DATA, STATUS_NO_TARGET, STATUS_PASS, IndicatorSpec, Target, Units,
-    area_share_rows, compute_indicators, flatten_by_precedence, indicator_result, indicators_markdown,
-    markdown_table, write_indicator_outputs,
-)
+from spatial.rules.catalog import load_catalog
+from spatial.analysis.indicators import area_share_rows, compute_indicators, flatten_by_precedence, indicator_result
+from spatial.analysis.targets import STATUS_FAIL, STATUS_NO_DATA, STATUS_NO_TARGET, STATUS_PASS, IndicatorSpec, Target
+from spatial.analysis.territory import Units
+from spatial.outputs.indicator_report import indicators_markdown, write_indicator_outputs
+from spatial.outputs.tables import HEADERS, markdown_table
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "layers" / "changshan"
@@ -60,7 +60,7 @@ class MemLayer:
 
 
 class MemWorkspace:
-    """The parts of spatial.workspace.Workspace the indicators use, over in-memory layers."""
+    """The parts of spatial.sources.workspace.Workspace the indicators use, over in-memory layers."""
 
     def __init__(self, layers: dict[str, gpd.GeoDataFrame], **settings: Any) -> None:
         self.catalog = CATALOG
@@ -314,7 +314,7 @@ def test_outputs_are_written_and_reread(ws, tmp_path):
     assert "指标 indicator" in (tmp_path / "indicators.md").read_text(encoding="utf-8")
 
 
-# --------------------------------------------------------------------------- CLI and demo (need spatial.io)
+# --------------------------------------------------------------------------- CLI and demo (need spatial.sources.files)
 
 def _write_workspace(tmp_path: Path) -> Path:
     tmp_path.mkdir(parents=True, exist_ok=True)
@@ -334,11 +334,11 @@ def _write_workspace(tmp_path: Path) -> Path:
 
 
 def test_cli_indicators(tmp_path):
-    pytest.importorskip("spatial.io")
+    pytest.importorskip("spatial.sources.files")
     from typer.testing import CliRunner
 
-    from spatial.cli import app
-    from spatial.workspace import load_workspace
+    from spatial.cli.main import app
+    from spatial.sources.workspace import load_workspace
 
     ws_dir = _write_workspace(tmp_path / "ws")
     out = tmp_path / "out"
@@ -357,8 +357,8 @@ def test_cli_indicators(tmp_path):
 
 @pytest.fixture(scope="module")
 def demo():
-    pytest.importorskip("spatial.io")
-    from spatial.workspace import load_workspace
+    pytest.importorskip("spatial.sources.files")
+    from spatial.sources.workspace import load_workspace
 
     return load_workspace(DEMO)
 
@@ -405,7 +405,7 @@ def test_forest_cover_from_a_gk_dltb_shapefile(tmp_path):
     catalogue's forest classes (DLBM 0301-0305) are unioned, clipped to the county and measured."""
     from factories import geodesic_area_m2, gk_rect, write_shapefile
     from shapely.geometry import Polygon
-    from spatial.workspace import load_workspace
+    from spatial.sources.workspace import load_workspace
 
     county = box(118.70, 28.85, 118.80, 28.95)
     gpd.GeoDataFrame({"name": ["测试县"], "code": ["1"]}, geometry=[county], crs=CRS).to_file(

@@ -13,8 +13,10 @@ import pytest
 import shapely
 from shapely.geometry import GeometryCollection, LineString, MultiPolygon, Point, Polygon, box
 
-from spatial.area import area_m2
-from spatial.io import Finding, InputError, ReadResult, feature_names, read_layer
+from spatial.geo.area import area_m2
+from spatial.errors import InputError
+from spatial.sources.files import Finding, ReadResult, read_layer
+from spatial.sources.names import feature_names
 
 from factories import (NAMES, bowtie, demo_layer, geodesic_area_m2, lonlat_square, two_parcels,
                        write_boundary_point_file, write_gpkg, write_shapefile)

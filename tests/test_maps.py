@@ -18,7 +18,8 @@ from pyproj import Geod
 
 from maps import offline as offline_mod
 from maps import styles
-from maps.basemaps import MapError, basemap
+from maps.basemaps import basemap
+from spatial.errors import MapError
 from maps.layers import display_gdf, simplify
 from maps.render import check_map, check_map_html, pattern_map, workspace_map, write_check_map
 
@@ -46,14 +47,14 @@ ALL_ON_JS = """() => { document.querySelectorAll('.leaflet-control-layers-overla
 
 @pytest.fixture(scope="module")
 def ws():
-    from spatial.workspace import DEMO_WORKSPACE, load_workspace
+    from spatial.sources.workspace import DEMO_WORKSPACE, load_workspace
 
     return load_workspace(DEMO_WORKSPACE)
 
 
 @pytest.fixture(scope="module")
 def check_result(ws):
-    from spatial.check import check
+    from spatial.analysis.check import check
 
     return check(ws.projects.gdf, ws)
 
@@ -100,7 +101,7 @@ def test_tianditu_without_key_is_a_clear_error(monkeypatch):
 def test_tianditu_cli_without_key_exits_with_message(monkeypatch, tmp_path):
     from typer.testing import CliRunner
 
-    from spatial.cli import app
+    from spatial.cli.main import app
 
     monkeypatch.delenv("TIANDITU_KEY", raising=False)
     res = CliRunner().invoke(app, ["map", "--basemap", "tianditu-img", "--out", str(tmp_path / "m.html")])
@@ -142,7 +143,7 @@ def test_offline_refuses_tiles():
 
 
 def test_amap_shifts_overlays_to_gcj02(ws):
-    from spatial.gcj02 import wgs84_to_gcj02
+    from spatial.geo.gcj02 import wgs84_to_gcj02
 
     m = workspace_map(ws, basemap="amap", kinds=["eco_node", "admin_county"], simplify_m=0)
     assert m.basemap.crs == "gcj02"
@@ -268,13 +269,13 @@ def test_check_map_colours_projects_by_verdict(built, check_result):
         assert "<table" in feat["properties"]["_html"]        # one popup table per project
     pieces = m.layer("overlaps")
     assert pieces.count == len(check_result.pieces)
-    ranks = [styles.VERDICT_ORDER[::-1].index(f["properties"]["verdict"]) if "verdict" in f["properties"] else 0
+    ranks = [check_result.verdicts.ascending.index(f["properties"]["verdict"]) if "verdict" in f["properties"] else 0
              for f in pieces.data["features"]]
     assert ranks == sorted(ranks)                           # prohibited pieces drawn last, on top
 
 
 def test_check_map_embeds_in_report(check_result, ws, tmp_path):
-    from spatial.check import write_check_outputs
+    from spatial.outputs.check_report import write_check_outputs
 
     frag = check_map_html(check_result, ws)
     assert frag.startswith("<iframe") and "srcdoc=" in frag and "https://cdn" not in frag
@@ -375,7 +376,7 @@ def test_pattern_and_check_maps_in_chromium(built, chromium, check_result):
 def test_publish_site_opens_from_disk(ws, chromium, tmp_path):
     from typer.testing import CliRunner
 
-    from spatial.cli import app
+    from spatial.cli.main import app
 
     out = tmp_path / "site"
     res = CliRunner().invoke(app, ["publish", "--out", str(out), "--offline"])

@@ -1,4 +1,4 @@
-"""Mine restoration rates (spatial.mines) by count and by area, against independent counts and Geod areas."""
+"""Mine restoration rates (spatial.analysis.mines) by count and by area, against independent counts and Geod areas."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ from pyproj import Geod
 from shapely.geometry import Point, box
 from shapely.geometry.polygon import orient
 
-from spatial.catalog import load_catalog
-from spatial.indicators import STATUS_FAIL, STATUS_NO_DATA, STATUS_PASS, Units, indicator_specs
-from spatial.mines import classify_mines, mine_rows
+from spatial.rules.catalog import load_catalog
+from spatial.analysis.targets import STATUS_FAIL, STATUS_NO_DATA, STATUS_PASS, indicator_specs
+from spatial.analysis.territory import Units
+from spatial.analysis.mines import classify_mines, mine_rows
 
 GEOD = Geod(ellps="GRS80")
 CATALOG = load_catalog()

@@ -2,8 +2,8 @@
 
 import pytest
 
-from spatial.catalog import VERDICTS, load_catalog
-from spatial.units import convert_area, to_m2
+from spatial.rules.catalog import load_catalog
+from spatial.geo.units import convert_area, to_m2
 
 
 def test_area_units():
@@ -30,7 +30,7 @@ def test_catalog_has_every_kind_named_in_the_plans():
         assert kind.name_zh and kind.name_en and kind.geometry in {"polygon", "line", "point"}
         assert kind.style, kind.id
         for rule in kind.rules:
-            assert rule.verdict in VERDICTS and rule.rule_zh and rule.rule_en and rule.source
+            assert rule.verdict in cat.verdicts.order and rule.rule_zh and rule.rule_en and rule.source
             assert rule.source.split(":")[0].split(";")[0].strip() in cat.sources
 
 

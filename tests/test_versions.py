@@ -1,4 +1,4 @@
-"""Red-line version change (spatial.versions): added, removed, net, slivers apart, verdict on 面积不减少."""
+"""Red-line version change (spatial.analysis.versions): added, removed, net, slivers apart, verdict on 面积不减少."""
 
 from __future__ import annotations
 
@@ -12,11 +12,10 @@ import shapely
 from pyproj import Geod
 from shapely.geometry import box
 
-from spatial.indicators import Units
+from spatial.analysis.territory import Units
 from factories import gdf, geod_area
-from spatial.versions import (
-    VERDICT_KEPT, VERDICT_OFFSET, VERDICT_REDUCED, diff_layers, diff_versions, write_diff_outputs,
-)
+from spatial.analysis.versions import VERDICT_KEPT, VERDICT_OFFSET, VERDICT_REDUCED, diff_layers, diff_versions
+from spatial.outputs.review_report import write_diff_outputs
 
 GEOD = Geod(ellps="GRS80")
 CRS = "EPSG:4490"
@@ -124,10 +123,10 @@ def test_projected_input_and_files(old, tmp_path: Path):
 
 
 def test_cli_diff(old, tmp_path: Path):
-    pytest.importorskip("spatial.io")
+    pytest.importorskip("spatial.sources.files")
     from typer.testing import CliRunner
 
-    from spatial.cli import app
+    from spatial.cli.main import app
 
     old_file, new_file = tmp_path / "old.gpkg", tmp_path / "new.gpkg"
     old.to_file(old_file, layer="STBHHX", driver="GPKG")
@@ -144,8 +143,8 @@ def test_cli_diff(old, tmp_path: Path):
 
 
 def test_diff_against_the_workspace_layer():
-    pytest.importorskip("spatial.io")
-    from spatial.workspace import load_workspace
+    pytest.importorskip("spatial.sources.files")
+    from spatial.sources.workspace import load_workspace
 
     ws = load_workspace(Path(__file__).resolve().parents[1] / "layers" / "changshan")
     current = ws.layer("ecological_redline").gdf

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-DEFAULT_CATALOG = Path(__file__).resolve().parent.parent / "layers" / "catalog.toml"
+from layers import CATALOG_PATH
+from spatial.errors import CatalogError
+from spatial.rules.verdicts import Verdicts
 
-VERDICTS = ("prohibited", "needs_approval", "allowed", "no_conflict")
-VERDICT_LABELS = {
-    "prohibited": "禁止 Prohibited",
-    "needs_approval": "需审批 Needs approval",
-    "allowed": "允许 Allowed",
-    "no_conflict": "无冲突 No conflict",
-}
+DEFAULT_CATALOG = CATALOG_PATH
 RULE_CLASSES = ("prohibited", "restricted", "conditional", "information")
 
 
@@ -70,6 +67,18 @@ class Catalog:
     sources: dict[str, dict[str, str]]
     indicators: dict[str, dict[str, Any]]
     path: Path
+    verdicts: Verdicts = field(default_factory=lambda: Verdicts(()))
+    thresholds: dict[str, float] = field(default_factory=dict)
+    three_zones: dict[str, Any] = field(default_factory=dict)
+    mine_states: dict[str, Any] = field(default_factory=dict)
+    tables: dict[str, Any] = field(default_factory=dict)   # every other top-level table (e.g. [pattern]), as read
+
+    def threshold(self, name: str) -> float:
+        """A measurement tolerance of ``[thresholds]`` (min_overlap_m2, sliver_m2 …)."""
+        try:
+            return float(self.thresholds[name])
+        except KeyError:
+            raise CatalogError(f"{self.path}: [thresholds] has no {name!r}; add it") from None
 
     def kind(self, kind_id: str) -> LayerKind:
         try:
@@ -97,10 +106,10 @@ class Catalog:
         return f"{src['title_zh']} ({src['title_en']}) {ref}" if src else ref
 
 
-def _rule(raw: dict[str, Any], kind_id: str) -> Rule:
+def _rule(raw: dict[str, Any], kind_id: str, verdicts: Verdicts) -> Rule:
     verdict = raw["verdict"]
-    if verdict not in VERDICTS:
-        raise ValueError(f"catalogue kind {kind_id}: rule {raw.get('id')} has unknown verdict {verdict!r}")
+    if verdict not in verdicts.order:
+        raise CatalogError(f"catalogue kind {kind_id}: rule {raw.get('id')} has unknown verdict {verdict!r}")
     return Rule(
         id=raw["id"],
         types=tuple(raw.get("types", ["*"])),
@@ -116,14 +125,39 @@ _KIND_FIELDS = {"name_zh", "name_en", "group", "geometry", "rule_class", "aliase
 
 
 def load_catalog(path: str | Path | None = None) -> Catalog:
-    """Read and check the catalogue (default: the bundled layers/catalog.toml)."""
+    """Read and check the catalogue.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        A catalog.toml; default the bundled ``layers/catalog.toml``.
+
+    Returns
+    -------
+    Catalog
+
+    Raises
+    ------
+    CatalogError
+        When the file is not valid TOML or names an unknown verdict, rule class or project type.
+
+    Examples
+    --------
+    >>> load_catalog().kind("ecological_redline").name_zh
+    '生态保护红线'
+    """
     path = Path(path) if path else DEFAULT_CATALOG
-    with open(path, "rb") as fh:
-        data = tomllib.load(fh)
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogError(f"{path}: not valid TOML ({exc}); correct the file") from None
+    data = _with_bundled_tables(data, path)
+    verdicts = Verdicts.from_table(data["verdicts"])
     kinds: dict[str, LayerKind] = {}
     for kind_id, raw in data.get("kinds", {}).items():
         if raw.get("rule_class") not in RULE_CLASSES:
-            raise ValueError(f"{path}: kind {kind_id} has rule_class {raw.get('rule_class')!r}; use one of {RULE_CLASSES}")
+            raise CatalogError(f"{path}: kind {kind_id} has rule_class {raw.get('rule_class')!r}; use one of {RULE_CLASSES}")
         kinds[kind_id] = LayerKind(
             id=kind_id,
             name_zh=raw["name_zh"],
@@ -132,7 +166,7 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
             geometry=raw["geometry"],
             rule_class=raw["rule_class"],
             aliases=tuple(raw.get("aliases", ())),
-            rules=tuple(_rule(r, kind_id) for r in raw.get("rules", ())),
+            rules=tuple(_rule(r, kind_id, verdicts) for r in raw.get("rules", ())),
             style=dict(raw.get("style", {})),
             source=raw.get("source", ""),
             rule_zh=raw.get("rule_zh", ""),
@@ -146,11 +180,40 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
         for rule in kind.rules:
             unknown = [t for t in rule.types if t != "*" and t not in project_types]
             if unknown:
-                raise ValueError(f"{path}: kind {kind.id} rule {rule.id} names unknown project types {unknown}")
+                raise CatalogError(f"{path}: kind {kind.id} rule {rule.id} names unknown project types {unknown}")
     return Catalog(
         kinds=kinds,
         project_types=project_types,
         sources=dict(data.get("sources", {})),
         indicators=dict(data.get("indicators", {})),
         path=path,
+        verdicts=verdicts,
+        thresholds=dict(data.get("thresholds", {})),
+        three_zones=dict(data.get("three_zones", {})),
+        mine_states=dict(data.get("mine_states", {})),
+        tables={k: v for k, v in data.items() if k not in _CATALOG_TABLES},
     )
+
+
+_CATALOG_TABLES = {"version", "verdicts", "thresholds", "three_zones", "mine_states", "sources", "project_types",
+                   "kinds", "indicators"}
+
+
+_INHERITED = ("verdicts", "thresholds", "three_zones", "mine_states")
+
+
+def _with_bundled_tables(data: dict[str, Any], path: Path) -> dict[str, Any]:
+    """A user catalogue that defines only kinds and rules takes the vocabulary tables it lacks
+    (verdicts, thresholds, 三区三线 structure, mine states) from the bundled catalogue."""
+    missing = [t for t in _INHERITED if t not in data]
+    if not missing or Path(path).resolve() == DEFAULT_CATALOG.resolve():
+        return data
+    with open(DEFAULT_CATALOG, "rb") as fh:
+        bundled = tomllib.load(fh)
+    return {**data, **{t: bundled[t] for t in missing}}
+
+
+@lru_cache(maxsize=1)
+def bundled_catalog() -> Catalog:
+    """The bundled catalogue, read once (for code that draws or labels without a workspace at hand)."""
+    return load_catalog()

@@ -1,4 +1,4 @@
-"""`spatial indicators`, `conflicts`, `diff`: CLI over spatial.indicators, spatial.conflicts, spatial.versions."""
+"""`spatial indicators`, `conflicts`, `diff`: CLI over spatial.analysis.indicators, spatial.analysis.conflicts, spatial.analysis.versions."""
 
 from __future__ import annotations
 
@@ -6,6 +6,16 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
+from rich.table import Table
+
+from layers import DEMO_WORKSPACE
+from spatial.analysis.conflicts import check_conflicts
+from spatial.analysis.indicators import indicator_result
+from spatial.analysis.versions import diff_versions
+from spatial.cli.options import check_area_method, console, fail, open_workspace
+from spatial.errors import InputError
+from spatial.outputs.indicator_report import write_indicator_outputs
+from spatial.outputs.review_report import write_conflict_outputs, write_diff_outputs
 
 _WS_HELP = "工作空间目录 workspace folder (workspace.toml); default: the Changshan demo"
 _BY_HELP = "分单位统计 also per unit of this layer, e.g. admin_county, admin_township (when the workspace has it)"
@@ -16,7 +26,6 @@ _SLIVER_W_HELP = "碎片宽度阈值 pieces thinner than this (mean width 2·are
 
 def _path_layer(value: str, layer: str | None) -> tuple[Path, str | None]:
     """PATH or PATH:LAYER (the colon form only when PATH itself does not exist)."""
-    from spatial.cli import fail
 
     path = Path(value)
     if not path.exists() and ":" in value:
@@ -48,16 +57,13 @@ def _status_style(status: str) -> str:
 
 
 def _print_outputs(paths: dict[str, Path]) -> None:
-    from spatial.cli import console
 
     console.print("输出 outputs: " + ", ".join(str(p) for p in dict.fromkeys(paths.values())))
 
 
 def print_indicators(result: Any, ws_name: str, method: str) -> None:
     """The indicator rows against their targets, and the mines still to restore."""
-    from rich.table import Table
 
-    from spatial.cli import console
 
     table = Table(title=f"指标 Indicators — {ws_name} ({method})")
     for col in ("指标 indicator", "单位 unit", "值 value", "目标 target", "状态 status", "差额 margin",
@@ -77,9 +83,7 @@ def print_indicators(result: Any, ws_name: str, method: str) -> None:
 
 def print_conflicts(result: Any, ws_name: str, method: str) -> None:
     """Every 三区三线 check for the whole layers; per unit only the rows where something was found."""
-    from rich.table import Table
 
-    from spatial.cli import console
 
     table = Table(title=f"三区三线一致性 Three zones, three lines — {ws_name} ({method})")
     for col in ("检查 check", "单位 unit", "面积 area ha", "图斑 pieces", "碎片 slivers", "状态 status"):
@@ -116,9 +120,6 @@ def register(app: typer.Typer) -> None:
         Writes indicators.csv, indicators_breakdown.csv, indicators_mines_to_restore.csv, indicators.xlsx,
         indicators.md, indicators.html and indicators.gpkg (flattened protected parts, mines to restore).
         """
-        from spatial.cli import check_area_method, console, fail, open_workspace
-        from spatial.indicators import indicator_result, write_indicator_outputs
-        from spatial.workspace import DEMO_WORKSPACE
 
         method = check_area_method(area)
         ws = open_workspace(workspace or DEMO_WORKSPACE)
@@ -147,9 +148,6 @@ def register(app: typer.Typer) -> None:
 
         Writes conflicts.csv, conflicts.xlsx, conflicts.md, conflicts.html and conflicts.gpkg (pieces).
         """
-        from spatial.cli import check_area_method, console, fail, open_workspace
-        from spatial.conflicts import check_conflicts, write_conflict_outputs
-        from spatial.workspace import DEMO_WORKSPACE
 
         method = check_area_method(area)
         ws = open_workspace(workspace or DEMO_WORKSPACE)
@@ -187,13 +185,8 @@ def register(app: typer.Typer) -> None:
 
         Writes diff.csv, diff.xlsx, diff.md, diff.html and diff.gpkg (layers removed, added).
         """
-        from rich.table import Table
 
-        from spatial.cli import check_area_method, console, fail, open_workspace
-        from spatial.versions import diff_versions, write_diff_outputs
-        from spatial.workspace import DEMO_WORKSPACE
 
-        from spatial.io import InputError
 
         method = check_area_method(area)
         old_path, old_lyr = _path_layer(old, old_layer)

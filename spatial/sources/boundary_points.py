@@ -43,7 +43,10 @@ import shapely
 from pyproj import CRS
 from shapely.geometry import LineString, MultiLineString, MultiPoint, MultiPolygon, Point, Polygon
 
-from spatial.crs import GK3_ZONES, GK6_ZONES, detect_gk_crs, gk_epsg, gk_epsg_for, gk_zone_for_lon, gk_zone_of_epsg
+from spatial.errors import BoundaryPointError
+from spatial.geo.area import area_m2
+from spatial.geo.crs import GK3_ZONES, GK6_ZONES, detect_gk_crs, gk_epsg, gk_epsg_for, gk_zone_for_lon, gk_zone_of_epsg
+from spatial.sources.names import feature_names
 
 M2_PER_HA = 10_000.0
 AREA_TOLERANCE = 0.01  # relative difference between declared and computed area worth a warning
@@ -57,10 +60,6 @@ HEADER_KEYS = ("格式版本号", "数据产生单位", "数据产生日期", "�
 
 COLUMNS = ("name", "parcel_no", "declared_area_ha", "computed_area_ha", "point_count", "land_use", "shape_kind",
            "sheet", "remark")
-
-
-class BoundaryPointError(ValueError):
-    """A boundary-point file that cannot be read; the message names the file, the line and the fix."""
 
 
 @dataclass
@@ -383,7 +382,6 @@ def load_boundary_points(path: str | Path, encoding: str | None = None, *, crs: 
             "remark": ",".join(x for x in f[7:] if x) or None,
         })
     gdf = gpd.GeoDataFrame(rows, geometry=gpd.GeoSeries(geoms, crs=crs_obj))
-    from spatial.area import area_m2  # late: spatial.area is heavier and not needed to parse
 
     gdf["computed_area_ha"] = area_m2(gdf, "official") / M2_PER_HA
     gdf = gdf[[*COLUMNS, "geometry"]]
@@ -451,11 +449,9 @@ def write_boundary_points(gdf: gpd.GeoDataFrame, path: str | Path, *, zone: int 
     ``zone``: the GK zone; by default the zone of ``gdf``'s CRS if it is a CGCS2000 3-degree GK zone, else
     the zone of the layer's centre longitude (choosing a projection to write in, not reading data).
     The declared area is ``declared_area_ha`` where the column holds a number, else the ellipsoidal area
-    (official method) in hectares.  Names come from the usual name fields (see ``spatial.io.feature_names``);
+    (official method) in hectares.  Names come from the usual name fields (see ``spatial.sources.names.feature_names``);
     ``parcel_no``, ``land_use``, ``sheet`` and ``remark`` columns are written when present.
     """
-    from spatial.area import area_m2
-    from spatial.io import feature_names
 
     path = Path(path)
     if gdf.crs is None:

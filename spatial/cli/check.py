@@ -1,4 +1,4 @@
-"""`spatial check`: CLI over spatial.check."""
+"""`spatial check`: CLI over spatial.analysis.check."""
 
 from __future__ import annotations
 
@@ -6,11 +6,24 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from layers import DEMO_WORKSPACE
+from maps.render import write_check_map
+from spatial.analysis.check import check
+from spatial.analysis.check_inputs import type_lookup
+from spatial.cli.options import check_area_method, console, err_console, fail, open_workspace
+from spatial.errors import InputError
+from spatial.geo.crs import to_workspace_crs
+from spatial.outputs.check_report import write_check_outputs
+from spatial.rules.catalog import load_catalog
+from spatial.sources.files import read_layer
+from spatial.sources.workspace import Layer
 
 
 def _parse_layer_opts(values: list[str], catalog) -> list[tuple[str, Path, str | None]]:
     """KIND=PATH or KIND=PATH:LAYER (KIND a catalogue id or an alias such as STBHHX)."""
-    from spatial.cli import fail
 
     out = []
     for raw in values:
@@ -41,10 +54,7 @@ VERDICT_COLOUR = {"prohibited": "bold red", "needs_approval": "dark_orange", "al
 
 def print_check_summary(result, limit: int = 50) -> None:
     """The check's projects, worst verdict first, and the verdict counts."""
-    from rich.table import Table
 
-    from spatial.check import VERDICT_RANK
-    from spatial.cli import console
 
     s = result.summary
     table = Table(title=f"项目检查 Project check — {len(s):,d} 个项目 projects, "
@@ -52,7 +62,7 @@ def print_check_summary(result, limit: int = 50) -> None:
     for col in ("#", "项目 project", "类型 type", "结论 verdict", "面积 ha / 长度 km", "冲突 conflicts"):
         table.add_column(col, justify="right" if col[0] in "#面" else "left")
     colour = VERDICT_COLOUR
-    shown = s.assign(_r=s["verdict"].map(VERDICT_RANK)).sort_values(["_r", "project_no"], ascending=[False, True])
+    shown = s.assign(_r=s["verdict"].map(result.verdicts.rank)).sort_values(["_r", "project_no"], ascending=[False, True])
     for row in shown.head(limit).itertuples(index=False):
         table.add_row(str(row.project_no), str(row.project), str(row.project_type),
                       f"[{colour[row.verdict]}]{row.verdict_label}[/]",
@@ -62,7 +72,7 @@ def print_check_summary(result, limit: int = 50) -> None:
     if len(s) > limit:
         console.print(f"… {len(s) - limit:,d} more in summary.csv")
     counts = s["verdict"].value_counts()
-    console.print("  ".join(f"[{colour[v]}]{v}[/]: {int(counts.get(v, 0)):,d}" for v in VERDICT_RANK))
+    console.print("  ".join(f"[{colour[v]}]{v}[/]: {int(counts.get(v, 0)):,d}" for v in result.verdicts.ascending))
 
 
 def register(app: typer.Typer) -> None:
@@ -110,13 +120,7 @@ def register(app: typer.Typer) -> None:
         Writes summary.csv, overlaps.csv, check.xlsx, overlaps.gpkg and report.html to --out.
         Exit code 0 whenever the check ran, whatever the verdicts.
         """
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-        from spatial.catalog import load_catalog
-        from spatial.check import _to_cgcs2000, _type_lookup, check, write_check_outputs
-        from spatial.cli import check_area_method, console, err_console, fail, open_workspace
-        from spatial.io import InputError, read_layer
-        from spatial.workspace import DEMO_WORKSPACE, Layer
 
         method = check_area_method(area)
         for label, value in (("--near", near), ("--radius", radius)):
@@ -126,7 +130,7 @@ def register(app: typer.Typer) -> None:
             fail(f"--width must be a positive number of metres, not {width}")
 
         base_catalog = load_catalog()
-        if project_type is not None and str(project_type).strip().lower() not in _type_lookup(base_catalog):
+        if project_type is not None and str(project_type).strip().lower() not in type_lookup(base_catalog):
             fail(f"--type {project_type!r} is not a project type of the catalogue; use one of: "
                  + ", ".join(f"{t} ({v.get('name_zh', '')})" for t, v in base_catalog.project_types.items()))
         extra = _parse_layer_opts(layer or [], base_catalog)
@@ -157,7 +161,7 @@ def register(app: typer.Typer) -> None:
                 if ws is not None and lyr is None:
                     continue  # already loaded through the workspace overrides
                 layer_read = read_layer(path, lyr)
-                layers[kind_id] = Layer(kind=catalog.kind(kind_id), gdf=_to_cgcs2000(layer_read.gdf), read=layer_read)
+                layers[kind_id] = Layer(kind=catalog.kind(kind_id), gdf=to_workspace_crs(layer_read.gdf), read=layer_read)
         except InputError as exc:
             fail(str(exc))
         if ws is not None:
@@ -196,7 +200,6 @@ def register(app: typer.Typer) -> None:
             return
         map_html = None
         if with_map and len(result.summary) <= MAP_LIMIT:
-            from maps.render import write_check_map
 
             _, map_html = write_check_map(result, out, ws, offline=offline)
         elif with_map:

@@ -10,24 +10,12 @@ from typing import Any, Callable
 import geopandas as gpd
 import shapely
 
-from spatial.catalog import Catalog, LayerKind, load_catalog
-from spatial.crs import CGCS2000
-from spatial.io import InputError, ReadResult, read_layer
+from layers import DEMO_WORKSPACE as _DEMO_WORKSPACE
+from spatial.rules.catalog import Catalog, LayerKind, load_catalog
+from spatial.geo.crs import CGCS2000, to_workspace_crs
+from spatial.sources.files import InputError, ReadResult, read_layer
 
-DEMO_WORKSPACE = Path(__file__).resolve().parent.parent / "layers" / "changshan"
-
-# Gauss-Krüger data are drawn with edges straight in the plane; held in EPSG:4490 an edge becomes straight in
-# (L, B) instead, which moves the official area by 1e-7..1e-6 for 100-300 m edges. Points every 10 m keep the
-# plane edge to ~1e-9 (see docs/area-method.md).
-PLANE_EDGE_STEP_M = 10.0
-
-
-def to_workspace_crs(gdf: gpd.GeoDataFrame, step_m: float = PLANE_EDGE_STEP_M) -> gpd.GeoDataFrame:
-    """A layer in EPSG:4490, projected sources densified first so their straight plane edges survive."""
-    if gdf.crs is not None and gdf.crs.is_projected and len(gdf):
-        gdf = gdf.set_geometry(shapely.segmentize(gdf.geometry.values, step_m))
-    return gdf.to_crs(CGCS2000)
-
+DEMO_WORKSPACE = _DEMO_WORKSPACE
 
 @dataclass
 class Layer:

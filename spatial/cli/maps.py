@@ -7,7 +7,15 @@ from typing import Annotated, Optional
 
 import typer
 
+from layers import DEMO_WORKSPACE
 from maps.layers import DEFAULT_SIMPLIFY_M
+from maps.publish import publish
+from maps.render import pattern_map, workspace_map
+from spatial.cli.options import console, err_console, fail, open_workspace
+from spatial.analysis.check import check
+from spatial.analysis.indicators import indicator_result
+from spatial.errors import SpatialError
+
 
 _WS_HELP = "工作空间目录 workspace folder (workspace.toml); default: the Changshan demo"
 _BASEMAP_HELP = ("底图 basemap: osm | tianditu-vec | tianditu-img (needs env TIANDITU_KEY) | amap (layers shifted "
@@ -35,11 +43,6 @@ def register(app: typer.Typer) -> None:
                               "instead of every layer")] = False,
     ) -> None:
         """网络地图 A web map of every workspace layer (Folium/Leaflet), one toggleable layer each."""
-        from maps.basemaps import MapError
-        from maps.offline import OfflineError
-        from maps.render import pattern_map, workspace_map
-        from spatial.cli import console, fail, open_workspace
-        from spatial.workspace import DEMO_WORKSPACE
 
         if simplify < 0:
             fail(f"--simplify must be 0 or a positive number of metres, not {simplify}")
@@ -48,7 +51,7 @@ def register(app: typer.Typer) -> None:
             build = pattern_map if pattern else workspace_map
             result = build(ws, basemap=basemap, offline=offline, simplify_m=simplify)
             result.save(out)
-        except (MapError, OfflineError) as exc:
+        except SpatialError as exc:
             fail(str(exc))
             return
         console.print(f"地图 map: {out.resolve()}  ({_kb(result.size)}; 底图 basemap {result.basemap.label}; "
@@ -68,19 +71,16 @@ def register(app: typer.Typer) -> None:
         simplify: Annotated[float, typer.Option("--simplify", help=_SIMPLIFY_HELP)] = DEFAULT_SIMPLIFY_M,
     ) -> None:
         """发布静态网站 A static site (index, maps, check report, indicator tables) that opens from disk."""
-        from maps.basemaps import MapError
-        from maps.offline import OfflineError
-        from maps.publish import publish
-        from spatial.cli import console, err_console, fail, open_workspace
-        from spatial.workspace import DEMO_WORKSPACE
 
         if simplify < 0:
             fail(f"--simplify must be 0 or a positive number of metres, not {simplify}")
         ws = open_workspace(workspace or DEMO_WORKSPACE)
         try:
+            checked = check(ws.projects.gdf, ws) if ws.projects is not None else None
             result = publish(ws, out, basemap=basemap, offline=offline, simplify_m=simplify,
+                             check_result=checked, indicators=indicator_result(ws),
                              progress=lambda msg: err_console.print(f"[dim]… {msg}[/]"))
-        except (MapError, OfflineError) as exc:
+        except SpatialError as exc:
             fail(str(exc))
             return
         console.print(f"网站 site: {result.index.resolve()}")

@@ -9,50 +9,31 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
-from rich.console import Console
+
+from layers import DEMO_WORKSPACE
+from maps.publish import publish
+from spatial.analysis.check import check
+from spatial.analysis.conflicts import check_conflicts
+from spatial.analysis.indicators import indicator_result
+from spatial.cli.check import print_check_summary, register as _register_check
+from spatial.cli.indicators import print_conflicts, print_indicators, register as _register_indicators
+from spatial.cli.maps import register as _register_maps
+from spatial.errors import InputError
+from spatial.geo.area import AreaMethod, area_m2, union_area_m2
+from spatial.geo.units import convert_area
+from spatial.outputs.review_report import write_conflict_outputs
+from spatial.sources.files import feature_names, read_layer
+from spatial.cli.options import AreaOpt, WorkspaceOpt, check_area_method, console, err_console, fail, open_workspace
+from spatial.sources.workspace import Workspace
 from rich.progress import Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
-from spatial.area import AreaMethod, area_m2, union_area_m2
-from spatial.io import InputError, feature_names, read_layer
-from spatial.units import convert_area
-from spatial.workspace import DEMO_WORKSPACE, Workspace, load_workspace
 
 app = typer.Typer(
     help="生态空间规划工具包 Ecological spatial-planning toolkit",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-console = Console()
-err_console = Console(stderr=True)
-
-WorkspaceOpt = Annotated[Path, typer.Option("--workspace", "-w", help="工作空间目录 workspace folder (workspace.toml)")]
-AreaOpt = Annotated[str, typer.Option("--area", help="面积算法 area method: official (国土调查椭球面积) | geodesic")]
-
-
-def fail(message: str) -> None:
-    err_console.print(f"[bold red]错误 Error:[/] {message}")
-    raise typer.Exit(2)
-
-
-def check_area_method(method: str) -> AreaMethod:
-    if method not in ("official", "geodesic"):
-        fail(f"--area must be 'official' or 'geodesic', not {method!r}")
-    return method  # type: ignore[return-value]
-
-
-def open_workspace(path: Path, overrides: dict[str, str] | None = None) -> Workspace:
-    """Load a workspace with a progress line per layer; input problems end the run with their message."""
-    try:
-        with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=err_console, transient=True) as bar:
-            task = bar.add_task("读取图层 reading layers")
-            return load_workspace(path, overrides=overrides,
-                                  progress=lambda label: bar.update(task, description=f"读取 reading {label}"))
-    except (InputError, KeyError) as exc:
-        fail(str(exc))
-        raise  # unreachable: fail exits
-
-
 def layers_table(ws: Workspace, method: AreaMethod) -> Table:
     table = Table(title=f"图层 Layers — {ws.name}")
     for col in ("图层 kind", "名称 name", "要素数 features", "坐标系 CRS", "来源 file", "合并面积 union area km²"):
@@ -184,12 +165,6 @@ def demo_cmd(
         "--online", help="在线底图 maps with the OpenStreetMap basemap (default: offline, self-contained, no basemap)")] = False,
 ) -> None:
     """示范运行 The main job: layers, project check, indicators, 三区三线 consistency and the published maps."""
-    from maps.publish import publish
-    from spatial.check import check
-    from spatial.cli_check import print_check_summary
-    from spatial.cli_indicators import print_conflicts, print_indicators
-    from spatial.conflicts import check_conflicts, write_conflict_outputs
-    from spatial.indicators import indicator_result
 
     method = check_area_method(area)
     ws = open_workspace(workspace)
@@ -215,7 +190,6 @@ def demo_cmd(
     print_conflicts(conflicts, ws.name, method)
 
     site = publish(ws, out, offline=not online, check_result=result, indicators=indicators,
-                   with_check=result is not None,
                    progress=lambda msg: err_console.print(f"[dim]… {msg}[/]"))
     conflict_files = write_conflict_outputs(conflicts, out / "conflicts")
     console.print(f"网站 site (open in a browser): {site.index.resolve()}")
@@ -228,9 +202,6 @@ def demo_cmd(
 
 
 # The analysis and map commands live beside their modules; they register themselves here.
-from maps.cli import register as _register_maps  # noqa: E402
-from spatial.cli_check import register as _register_check  # noqa: E402
-from spatial.cli_indicators import register as _register_indicators  # noqa: E402
 
 for _register in (_register_check, _register_indicators, _register_maps):
     _register(app)

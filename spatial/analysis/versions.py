@@ -2,7 +2,7 @@
 "area not reduced" (面积不减少, 000:936).
 
 Method: each version is dissolved (overlaps counted once); removed = old − new, added = new − old, both
-exploded into pieces and measured with :mod:`spatial.area`.  A piece is a *sliver* when it is smaller
+exploded into pieces and measured with :mod:`spatial.geo.area`.  A piece is a *sliver* when it is smaller
 than ``sliver_m2`` or thinner than ``sliver_width_m`` (mean width 2·area/perimeter, the width of a long
 strip): re-digitised boundaries produce them by the thousand.  Slivers are reported apart and are not
 counted as real change; the verdict is on the real net change (real added − real removed ≥ 0).
@@ -19,15 +19,18 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from spatial.area import AreaMethod
-from spatial.indicators import (
-    GEOGRAPHIC, SLIVER_M2, SLIVER_WIDTH_M, Units, clip, difference, dissolve, layer_geoms, measure, pieces_of,
-    split_by_units, territory_units, units_of, write_tables,
-)
+from spatial.analysis.territory import Units, territory_units, units_of
+from spatial.geo.area import AreaMethod
+from spatial.geo.crs import CGCS2000
+from spatial.geo.ops import clip, difference, dissolve, layer_geoms, measure, pieces_of, split_by_units
+from spatial.rules.catalog import bundled_catalog, load_catalog
+from spatial.sources.files import read_layer
+
+GEOGRAPHIC = CGCS2000
 
 if TYPE_CHECKING:  # pragma: no cover
-    from spatial.catalog import Catalog
-    from spatial.workspace import Workspace
+    from spatial.rules.catalog import Catalog
+    from spatial.sources.workspace import Workspace
 
 __all__ = ["VERDICT_KEPT", "VERDICT_OFFSET", "VERDICT_REDUCED", "DiffResult", "diff_layers", "diff_versions",
            "write_diff_outputs"]
@@ -75,13 +78,16 @@ def diff_layers(
     unit_sets: Sequence[Units] = (),
     method: AreaMethod = "official",
     *,
-    sliver_m2: float = SLIVER_M2,
-    sliver_width_m: float = SLIVER_WIDTH_M,
+    sliver_m2: float | None = None,
+    sliver_width_m: float | None = None,
     kind_label: str = "",
 ) -> DiffResult:
-    """Compare two versions of a polygon layer (any CRS each)."""
+    """Compare two versions of a polygon layer (any CRS each); sliver thresholds default to the bundled
+    catalogue's ``[thresholds]``."""
     if method not in ("official", "geodesic"):
         raise ValueError(f"area method must be 'official' or 'geodesic', not {method!r}")
+    sliver_m2 = bundled_catalog().threshold("sliver_m2") if sliver_m2 is None else sliver_m2
+    sliver_width_m = bundled_catalog().threshold("sliver_width_m") if sliver_width_m is None else sliver_width_m
     old_u = dissolve(layer_geoms(old))
     new_u = dissolve(layer_geoms(new))
     removed = pieces_of(difference(old_u, new_u), method, sliver_m2, sliver_width_m)
@@ -126,12 +132,12 @@ def diff_layers(
     pieces = (gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=GEOGRAPHIC)
               if frames else gpd.GeoDataFrame(columns=cols, geometry="geometry", crs=GEOGRAPHIC))
     settings = {"area_method": method, "sliver_m2": sliver_m2, "sliver_width_m": sliver_width_m,
-                "kind": kind_label, "rule": RULE, "overlay": "EPSG:4490, each version dissolved first (spatial.area)"}
+                "kind": kind_label, "rule": RULE, "overlay": "EPSG:4490, each version dissolved first (spatial.geo.area)"}
     return DiffResult(pd.DataFrame(rows, columns=_SUMMARY_COLUMNS), pieces, settings)
 
 
 def _read(path: str | Path, layer: str | None) -> gpd.GeoDataFrame:
-    from spatial.io import read_layer
+    from spatial.sources.files import read_layer
 
     return read_layer(path, layer).gdf
 
@@ -146,17 +152,16 @@ def diff_versions(
     workspace: Workspace | None = None,
     by: str | None = None,
     method: AreaMethod = "official",
-    sliver_m2: float = SLIVER_M2,
-    sliver_width_m: float = SLIVER_WIDTH_M,
+    sliver_m2: float | None = None,
+    sliver_width_m: float | None = None,
 ) -> DiffResult:
     """Compare two versions (files or GeoDataFrames).  ``new`` None: the workspace's current layer of ``kind``.
 
     With a workspace, rows are added for its territory and, with ``by``, for each unit of that layer.
     """
-    catalog: Catalog | None = workspace.catalog if workspace is not None else None
-    if catalog is None:
-        from spatial.catalog import load_catalog
-        catalog = load_catalog()
+    catalog: Catalog = workspace.catalog if workspace is not None else bundled_catalog()
+    sliver_m2 = catalog.threshold("sliver_m2") if sliver_m2 is None else sliver_m2
+    sliver_width_m = catalog.threshold("sliver_width_m") if sliver_width_m is None else sliver_width_m
     kind_obj = catalog.kind(kind)
     old_gdf = old if isinstance(old, gpd.GeoDataFrame) else _read(old, old_layer)
     if new is None:
@@ -183,16 +188,3 @@ def diff_versions(
     result.settings.update(old=str(old) if not isinstance(old, gpd.GeoDataFrame) else "OLD", new=new_name,
                            old_features=len(old_gdf), new_features=len(new_gdf), by=by or "")
     return result
-
-
-def write_diff_outputs(result: DiffResult, out_dir: str | Path) -> dict[str, Path]:
-    """diff.csv, .xlsx, .md, .html and diff.gpkg (layers removed, added)."""
-    layers = {}
-    for name, change in (("removed", REMOVED), ("added", ADDED)):
-        sel = result.pieces[result.pieces["change"] == change]
-        layers[name] = sel if len(sel) else result.pieces.iloc[0:0]
-    s = result.settings
-    intro = (f"{s.get('kind', '')}: {s.get('old', 'OLD')} → {s.get('new', 'NEW')}; 规则 rule: {s['rule']}; "
-             f"面积算法 area method: {s['area_method']}; 碎片 slivers: < {s['sliver_m2']:g} m² 或 or mean width "
-             f"< {s['sliver_width_m']:g} m, reported apart and not counted as real change")
-    return write_tables(out_dir, "diff", "版本对比 Version change", {"diff": result.summary}, layers, intro=intro)

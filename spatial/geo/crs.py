@@ -189,7 +189,7 @@ def projected_crs_for(geoms: gpd.GeoSeries | gpd.GeoDataFrame | Sequence[float])
     nearest the centre longitude of ``geoms`` (a GeoSeries/GeoDataFrame with a CRS, or lon/lat bounds).
 
     Outside China's zones 25–45 a CGCS2000 transverse Mercator on the nearest 3-degree meridian is
-    returned instead.  For overlay and buffering only: areas are measured with :mod:`spatial.area`.
+    returned instead.  For overlay and buffering only: areas are measured with :mod:`spatial.geo.area`.
     """
     lon = _centre_lon(geoms)
     zone = gk_zone_for_lon(lon)
@@ -197,6 +197,21 @@ def projected_crs_for(geoms: gpd.GeoSeries | gpd.GeoDataFrame | Sequence[float])
         return CRS.from_epsg(gk_epsg(zone, False))
     return CRS.from_proj4(f"+proj=tmerc +lat_0=0 +lon_0={3 * zone} +k=1 +x_0=500000 +y_0=0 "
                           "+ellps=GRS80 +units=m +no_defs +type=crs")
+
+
+# Gauss-Krüger data are drawn with edges straight in the plane; held in EPSG:4490 an edge becomes straight in
+# (L, B) instead, which moves the official area by 1e-7..1e-6 for 100-300 m edges. Points every 10 m keep the
+# plane edge to ~1e-9 (see docs/area-method.md).
+PLANE_EDGE_STEP_M = 10.0
+
+
+def to_workspace_crs(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The one route to EPSG:4490 for layers and projects: unchanged when already CGCS2000 geographic,
+    else converted with projected sources densified every :data:`PLANE_EDGE_STEP_M` so their plane edges
+    survive."""
+    if gdf.crs is not None and gdf.crs.equals(CGCS2000):
+        return gdf
+    return to_cgcs2000(gdf, densify_m=PLANE_EDGE_STEP_M)
 
 
 def to_cgcs2000(gdf: gpd.GeoDataFrame | gpd.GeoSeries, densify_m: float | None = None):

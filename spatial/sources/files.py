@@ -1,7 +1,7 @@
 """Read any vector source into a validated GeoDataFrame plus what was repaired, set aside or worth a warning.
 
 Formats: Shapefile, GeoPackage, GeoJSON, KML/KMZ, FlatGeobuf and anything else GDAL reads (through
-pyogrio), plus the land-approval boundary-point txt (界址点坐标, :mod:`spatial.boundary_points`).
+pyogrio), plus the land-approval boundary-point txt (界址点坐标, :mod:`spatial.sources.boundary_points`).
 
 Nothing is lost silently:
 
@@ -45,16 +45,18 @@ import pyogrio
 import shapely
 from pyproj import CRS, Transformer
 
-from spatial.crs import CGCS2000, detect_gk_crs, looks_swapped_gk, to_cgcs2000
+from spatial.errors import BoundaryPointError, InputError
+from spatial.geo.area import area_m2
+from spatial.geo.crs import CGCS2000, detect_gk_crs, looks_swapped_gk, to_workspace_crs
+from spatial.sources.boundary_points import load_boundary_points
+from spatial.sources.names import LazyLabels, feature_names, feature_numbers
 
-NAME_FIELDS = ("XMMC", "项目名称", "HXMC", "MC", "NAME", "name", "名称", "DKMC", "地块名称")
 
 CRS_FIX = ("pass --crs EPSG:4490 (CGCS2000 geographic) or the Gauss-Krüger zone, e.g. --crs EPSG:4527 "
            "(CGCS2000 3-degree zone 39 with zone prefix, CM 117°E) or EPSG:4549 (zone 40 without prefix, CM 120°E), "
            "or add a .prj")
 
 # Densify projected sources every 10 m when converting to EPSG:4490 (as the workspace does).
-PLANE_EDGE_STEP_M = 10.0
 
 # dBASE language-driver id (byte 29 of the .dbf header) -> code page (a name both Python and iconv know).
 # 0x57 ("ANSI", the writer's system code page: CP936 on Chinese Windows) and 0x00 say nothing.
@@ -84,10 +86,6 @@ _FAMILY_OF_TYPE = {"Polygon": _POLY, "MultiPolygon": _POLY, "LineString": _LINE,
                    "LinearRing": _LINE, "Point": _POINT, "MultiPoint": _POINT}
 _MULTI = {_POLY: shapely.MultiPolygon, _LINE: shapely.MultiLineString, _POINT: shapely.MultiPoint}
 _DIM = {_POLY: 2, _LINE: 1, _POINT: 0}
-
-
-class InputError(Exception):
-    """An input that cannot be used as given; the message names the file (and feature) and the fix."""
 
 
 @dataclass
@@ -129,93 +127,7 @@ class ReadResult:
 
     def to_cgcs2000(self) -> gpd.GeoDataFrame:
         """The layer in EPSG:4490; projected sources densified every 10 m so their plane edges survive."""
-        return to_cgcs2000(self.gdf, densify_m=PLANE_EDGE_STEP_M)
-
-
-# --- names ------------------------------------------------------------------------------------------------
-
-def _blank(values: pd.Series) -> np.ndarray:
-    text = values.astype(object).map(lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v))
-                                     else str(v).strip())
-    return (text == "") | text.isin(["nan", "None", "<NA>", "NaN"])
-
-
-def _as_text(values: pd.Series) -> pd.Series:
-    def one(v: Any) -> str:
-        if isinstance(v, float) and v.is_integer():
-            return str(int(v))
-        return str(v).strip()
-    return values.astype(object).map(one)
-
-
-def feature_numbers(gdf: pd.DataFrame) -> pd.Series:
-    """1-based feature numbers: index + 1 for an integer index (a read_layer result keeps the file's
-    positions), else the position + 1."""
-    idx = gdf.index
-    if pd.api.types.is_integer_dtype(idx.dtype) and len(idx) and idx.min() >= 0:
-        nums = np.asarray(idx, dtype=np.int64) + 1
-    else:
-        nums = np.arange(1, len(gdf) + 1)
-    return pd.Series(nums, index=gdf.index)
-
-
-def feature_names(gdf: pd.DataFrame, name_field: str | None = None) -> pd.Series:
-    """A name per feature: ``name_field`` if given, else the first non-blank of the usual name fields
-    (XMMC, 项目名称, HXMC, MC, NAME, name, 名称, DKMC, 地块名称; Latin ones case-insensitive, e.g. KML's
-    ``Name``), else the 1-based feature number as a string."""
-    out = pd.Series([""] * len(gdf), index=gdf.index, dtype=object)
-    missing = np.ones(len(gdf), dtype=bool)
-    if name_field is not None:
-        if name_field not in gdf.columns:
-            geom = gdf.geometry.name if isinstance(gdf, gpd.GeoDataFrame) else None
-            columns = ", ".join(str(c) for c in gdf.columns if c != geom)
-            raise InputError(f"name field {name_field!r} is not a column of the layer (columns: {columns}); "
-                             f"set name_field to one of them")
-        fields = [name_field]
-    else:
-        lower = {str(c).lower(): c for c in reversed(list(gdf.columns))}
-        fields = []
-        for f in NAME_FIELDS:
-            col = f if f in gdf.columns else lower.get(f.lower()) if f.isascii() else None
-            if col is not None and col not in fields:
-                fields.append(col)
-    for col in fields:
-        if not missing.any():
-            break
-        values = gdf[col]
-        if isinstance(values, pd.DataFrame):  # duplicated column names
-            values = values.iloc[:, 0]
-        blank = _blank(values)
-        take = missing & ~np.asarray(blank)
-        out[take] = _as_text(values[take])
-        missing &= ~take
-    if missing.any():
-        out[missing] = feature_numbers(gdf)[missing].astype(str)
-    return out
-
-
-def _labels(gdf: pd.DataFrame, name_field: str | None = None) -> tuple[pd.Series, pd.Series]:
-    try:
-        names = feature_names(gdf, name_field)
-    except InputError:
-        names = feature_names(gdf)
-    nums = feature_numbers(gdf)
-    labels = pd.Series([f"#{n}" if str(n) == nm else f"#{n} {nm}" for n, nm in zip(nums, names)], index=gdf.index)
-    return labels, nums
-
-
-class _LazyLabels:
-    """``#number name`` of features by position, as :func:`_labels` gives them, computed on first use
-    (a layer without findings never needs them)."""
-
-    def __init__(self, gdf: pd.DataFrame, name_field: str | None) -> None:
-        self._gdf, self._name_field, self._labels = gdf, name_field, None
-
-    @property
-    def iloc(self) -> Any:
-        if self._labels is None:
-            self._labels, _ = _labels(self._gdf, self._name_field)
-        return self._labels.iloc
+        return to_workspace_crs(self.gdf)
 
 
 # --- shapefile encoding -----------------------------------------------------------------------------------
@@ -689,7 +601,6 @@ def _may_be_duplicates(geoms: np.ndarray) -> np.ndarray:
 
 
 def _geodesic_m2(geoms: list[Any], crs: Any) -> np.ndarray:
-    from spatial.area import area_m2
 
     if not geoms:
         return np.zeros(0)
@@ -699,7 +610,7 @@ def _geodesic_m2(geoms: list[Any], crs: Any) -> np.ndarray:
 def _validate(gdf: gpd.GeoDataFrame, src: str, declared_type: str | None, name_field: str | None,
               repairs: list[Finding], set_aside: list[Finding], warnings: list[Finding]
               ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    labels, nums = _LazyLabels(gdf, name_field), feature_numbers(gdf)
+    labels, nums = LazyLabels(gdf, name_field), feature_numbers(gdf)
     geoms = np.asarray(gdf.geometry.values, dtype=object).copy()
     crs = gdf.crs
     aside = np.zeros(len(gdf), dtype=bool)
@@ -933,7 +844,6 @@ def read_layer(path: str | Path, layer: str | None = None, *, encoding: str | No
 
 
 def _read_boundary_points(path: Path, src: str, encoding: str | None, crs: Any, name_field: str | None) -> ReadResult:
-    from spatial.boundary_points import BoundaryPointError, load_boundary_points
 
     try:
         bp = load_boundary_points(path, encoding, crs=crs)

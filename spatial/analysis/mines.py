@@ -7,7 +7,7 @@ A mine needs treatment (需治理) when it is abandoned (``abandoned`` = 1) or n
 
 * by count: restored mines / mines needing treatment; the margin is in mines (restored − the number the
   target requires, rounded up), so −3 means three more mines must be restored;
-* by area: union of restored mines / union of mines needing treatment, measured with :mod:`spatial.area`;
+* by area: union of restored mines / union of mines needing treatment, measured with :mod:`spatial.geo.area`;
   the margin is in hectares.
 
 Per unit, a mine belongs to the unit holding a point on its surface (``point_on_surface``), so that a
@@ -18,61 +18,63 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
-from spatial.area import AreaMethod
-from spatial.indicators import (
-    GEOGRAPHIC, MIN_COVERAGE, IndicatorSpec, Units, _names, _row_base, _with_targets, dissolve, measure, polygonal,
-    to_geographic,
-)
+from spatial.analysis.targets import IndicatorSpec, row_base, with_targets
+from spatial.analysis.territory import MIN_COVERAGE, Units, unit_names
+from spatial.geo.area import AreaMethod
+from spatial.geo.crs import CGCS2000, to_workspace_crs
+from spatial.geo.ops import dissolve, measure, polygonal
+from spatial.rules.catalog import bundled_catalog
 
 if TYPE_CHECKING:  # pragma: no cover
-    from spatial.catalog import Catalog
+    from spatial.rules.catalog import Catalog
 
-__all__ = ["RESTORED", "RESTORING", "NOT_RESTORED", "ACTIVE", "STATE_LABELS", "classify_mines", "mine_rows",
-           "MineOutput"]
+__all__ = ["STATES", "state_labels", "classify_mines", "mine_rows", "MineOutput"]
 
-RESTORED = {"已修复", "restored", "已治理", "治理完成", "修复完成", "已完成修复"}
-RESTORING = {"修复中", "restoring", "治理中", "正在修复", "在修复"}
-NOT_RESTORED = {"未修复", "not restored", "not_restored", "未治理", "待修复"}
-ACTIVE = {"在产", "active", "生产", "生产中", "在采", "开采中"}
-STATE_LABELS = {"restored": "已修复 restored", "restoring": "修复中 restoring",
-                "not_restored": "未修复 not restored", "active": "在产 active", "unknown": "未知 unknown"}
-_TRUE = {"1", "1.0", "true", "yes", "y", "是", "废弃", "t"}
-_FALSE = {"0", "0.0", "false", "no", "n", "否", "f", ""}
+GEOGRAPHIC = CGCS2000
+STATES = ("restored", "restoring", "not_restored", "active")   # the catalogue's [mine_states] word lists
+UNKNOWN_LABEL = "未知 unknown"
 
 
-def _state(value: Any) -> str:
+def state_labels(words: Mapping[str, Any]) -> dict[str, str]:
+    """Bilingual label per restoration state (and ``unknown``), from the catalogue's ``[mine_states]``."""
+    return {**dict(words.get("labels", {})), "unknown": UNKNOWN_LABEL}
+
+
+def _state(value: Any, words: Mapping[str, Any]) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "unknown"
     text = str(value).strip()
     low = text.lower()
-    for state, values in (("restored", RESTORED), ("restoring", RESTORING), ("not_restored", NOT_RESTORED),
-                          ("active", ACTIVE)):
+    for state in STATES:
+        values = words.get(state, ())
         if text in values or low in values:
             return state
     return "unknown"
 
 
-def _flag(value: Any) -> bool | None:
+def _flag(value: Any, words: Mapping[str, Any]) -> bool | None:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
     text = str(value).strip().lower()
-    if text in _TRUE:
+    if text in words.get("abandoned_true", ()):
         return True
-    if text in _FALSE:
+    if text in words.get("abandoned_false", ()):
         return False
     return None
 
 
 def classify_mines(gdf: gpd.GeoDataFrame, *, status_field: str = "status", abandoned_field: str = "abandoned",
-                   name_field: str | None = None) -> pd.DataFrame:
+                   name_field: str | None = None, words: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """Per mine: name, original status, state, abandoned flag, needs treatment, restored.
+
+    ``words``: the status vocabulary (the catalogue's ``[mine_states]``; default the bundled catalogue's).
 
     Needs treatment: abandoned, or any state other than 在产 active (an unknown status counts as needing
     treatment: it is not shown to be producing).  Restored: needs treatment and 已修复.
@@ -80,13 +82,14 @@ def classify_mines(gdf: gpd.GeoDataFrame, *, status_field: str = "status", aband
     if status_field not in gdf.columns:
         raise ValueError(f"the mine layer has no {status_field!r} field (已修复/修复中/未修复/在产); "
                          f"fields: {', '.join(map(str, gdf.columns))}")
-    states = [_state(v) for v in gdf[status_field]]
-    abandoned = ([_flag(v) for v in gdf[abandoned_field]] if abandoned_field in gdf.columns
+    words = words if words is not None else bundled_catalog().mine_states
+    states = [_state(v, words) for v in gdf[status_field]]
+    abandoned = ([_flag(v, words) for v in gdf[abandoned_field]] if abandoned_field in gdf.columns
                  else [None] * len(gdf))
     needs = [bool(a) or s != "active" for a, s in zip(abandoned, states)]
     restored = [n and s == "restored" for n, s in zip(needs, states)]
     return pd.DataFrame({
-        "name": _names(gdf, name_field),
+        "name": unit_names(gdf, name_field),
         "mine_status": [None if v is None else str(v) for v in gdf[status_field]],
         "state": states,
         "abandoned": [np.nan if a is None else int(a) for a in abandoned],
@@ -139,14 +142,15 @@ def mine_rows(
                 for measure_id in ("count", "area"):
                     base = _base(spec, units, i, catalog, measure_id)
                     base.update(value=np.nan)
-                    for row in _with_targets(spec, base, units, i, catalog, min_coverage, has_data=False,
+                    for row in with_targets(spec, base, units, i, catalog, min_coverage, has_data=False,
                                              margin_fn=lambda t: np.nan, margin_unit=""):
                         row["note"] = "无矿山图层 no mine_site layer"
                         rows.append(row)
         return MineOutput(rows, empty, empty, notes)
 
-    gdf = to_geographic(gdf) if not gdf.crs.equals(GEOGRAPHIC) else gdf
-    info = classify_mines(gdf, status_field=status_field, name_field=name_field)
+    gdf = to_workspace_crs(gdf) if not gdf.crs.equals(GEOGRAPHIC) else gdf
+    words = (catalog or bundled_catalog()).mine_states
+    info = classify_mines(gdf, status_field=status_field, name_field=name_field, words=words)
     geoms = np.asarray(gdf.geometry.values, dtype=object)
     polys = polygonal(geoms)
     has_area = ~shapely.is_empty(polys)
@@ -157,7 +161,7 @@ def mine_rows(
     areas = measure(polys, method)
     points = shapely.point_on_surface(np.where(shapely.is_missing(geoms), shapely.Point(), geoms))
 
-    register = gpd.GeoDataFrame(info.assign(state=[STATE_LABELS[s] for s in info["state"]],
+    register = gpd.GeoDataFrame(info.assign(state=[state_labels(words)[s] for s in info["state"]],
                                             area_m2=areas, area_ha=areas / 1e4),
                                 geometry=gpd.GeoSeries(geoms, index=gdf.index, crs=GEOGRAPHIC), crs=GEOGRAPHIC)
     needing = info["needing"].to_numpy(bool)
@@ -179,7 +183,7 @@ def mine_rows(
             base = _base(spec, units, i, catalog, "count")
             base.update(value=100.0 * n_rest / n_need if n_need else np.nan, area_km2=np.nan,
                         unit_area_km2=units.area_m2[i] / 1e6)
-            for row in _with_targets(spec, base, units, i, catalog, min_coverage, has_data=True,
+            for row in with_targets(spec, base, units, i, catalog, min_coverage, has_data=True,
                                      margin_fn=lambda t, n=n_need, r=n_rest: float(r - math.ceil(t / 100.0 * n - 1e-9)),
                                      margin_unit="个 mines"):
                 row["note"] = "; ".join(x for x in (row["note"], counts if n_need else
@@ -193,7 +197,7 @@ def mine_rows(
             base = _base(spec, units, i, catalog, "area")
             base.update(value=100.0 * rest_m2 / need_m2 if need_m2 > 0 and not point_only else np.nan,
                         area_km2=need_m2 / 1e6, unit_area_km2=units.area_m2[i] / 1e6)
-            for row in _with_targets(spec, base, units, i, catalog, min_coverage, has_data=True,
+            for row in with_targets(spec, base, units, i, catalog, min_coverage, has_data=True,
                                      margin_fn=lambda t, a=need_m2, r=rest_m2: (r - t / 100.0 * a) / 1e4,
                                      margin_unit="公顷 ha"):
                 extra = (f"需治理 {need_m2 / 1e4:,.2f} 公顷 ha needing treatment; 已修复 {rest_m2 / 1e4:,.2f} 公顷 ha"
@@ -211,7 +215,7 @@ def mine_rows(
 
 
 def _base(spec: IndicatorSpec, units: Units, i: int, catalog: Catalog | None, measure_id: str) -> dict[str, Any]:
-    base = _row_base(spec, units, i, catalog)
+    base = row_base(spec, units, i, catalog)
     zh, en = ("按个数", "by count") if measure_id == "count" else ("按面积", "by area")
     base.update(indicator_id=f"{spec.id}_{measure_id}", indicator=f"{spec.name_zh}（{zh}） {spec.name_en} ({en})",
                 value_unit=spec.unit)

@@ -1,0 +1,5 @@
+"""`python -m spatial`: the command-line interface."""
+
+from spatial.cli.main import main
+
+main()

@@ -1,0 +1,220 @@
+"""The two inputs of a check made ready: constraint layers (polygonal, indexed) and projects (typed, measured).
+
+Points stand for a circle of ``point_radius_m`` (128-sided), lines with ``line_width_m`` for a flat-ended
+corridor of half the width each side, both built in each project's GK zone (:mod:`spatial.geo.zones`).
+Project areas and line lengths are measured with :mod:`spatial.geo.area` (geodesic length on GRS80).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from spatial.engine.prepared import ConstraintLayer
+from spatial.errors import InputError
+from spatial.geo.area import AreaMethod, area_m2, length_m
+from spatial.geo.crs import CGCS2000, to_workspace_crs
+from spatial.geo.ops import _LINE_TYPES, _POINT_TYPES, _POLY_TYPES, keep_dim
+from spatial.geo.zones import buffer_m
+from spatial.rules.catalog import Catalog, LayerKind, load_catalog
+from spatial.sources.names import feature_names, feature_numbers
+
+__all__ = ["Projects", "prepare_projects", "constraint_layers", "type_lookup", "POINT_QUAD_SEGS", "LINE_QUAD_SEGS"]
+
+POINT_QUAD_SEGS = 32             # 128-sided circles: area within 0.04 % of πr²
+
+LINE_QUAD_SEGS = 16              # round joins of corridors: 16 segments per quarter circle
+
+
+def _length_m(geoms: np.ndarray) -> np.ndarray:
+    if len(geoms) == 0:
+        return np.zeros(0)
+    return np.asarray(length_m(gpd.GeoSeries(geoms, crs=CGCS2000)), dtype=float)
+
+
+def _area(geoms: np.ndarray, method: AreaMethod) -> np.ndarray:
+    """Area with spatial.geo.area of the non-empty geometries; 0 for empty or missing ones."""
+    return area_m2(gpd.GeoSeries(geoms, crs=CGCS2000), method)
+
+
+def constraint_layers(workspace_or_layers: Any, catalog: Catalog | None,
+                      notes: list[str]) -> tuple[Catalog, list[ConstraintLayer], dict[str, Any]]:
+    """The constraint layers (kinds with rules) of a workspace or of a dict {kind: GeoDataFrame or Layer},
+    in catalogue order, with the workspace's name and illustrative flag."""
+    meta: dict[str, Any] = {}
+    items: list[tuple[LayerKind, gpd.GeoDataFrame, str | None, str, bool]] = []
+    if hasattr(workspace_or_layers, "layers") and hasattr(workspace_or_layers, "catalog"):
+        ws = workspace_or_layers
+        catalog = catalog or ws.catalog
+        meta["workspace"] = ws.name
+        meta["illustrative"] = bool(getattr(ws, "illustrative", False))
+        for kind_id, layer in ws.layers.items():
+            read = getattr(layer, "read", None)
+            src = f"{read.path.name}:{read.layer or ''}" if read is not None and getattr(read, "path", None) else kind_id
+            items.append((catalog.kind(kind_id), layer.gdf, getattr(layer, "name_field", None), src, read is not None))
+    elif isinstance(workspace_or_layers, Mapping):
+        catalog = catalog or load_catalog()
+        for key, value in workspace_or_layers.items():
+            kind = catalog.kind(key) if key in catalog.kinds else catalog.kind_for_name(str(key))
+            if kind is None:
+                raise InputError(f"layer {key!r}: not a catalogue kind; use one of {', '.join(catalog.kinds)}")
+            gdf = getattr(value, "gdf", value)
+            name_field = getattr(value, "name_field", None)
+            if not isinstance(gdf, gpd.GeoDataFrame):
+                raise TypeError(f"layer {key!r}: expected a GeoDataFrame or a workspace Layer, got {type(value).__name__}")
+            if gdf.crs is None:
+                raise InputError(f"layer {kind.id}: has no CRS; set it (e.g. gdf.set_crs('EPSG:4490')) "
+                                 f"or read it with spatial.sources.files.read_layer(..., crs=...)")
+            items.append((kind, gdf, name_field, str(key), getattr(value, "read", None) is not None))
+    else:
+        raise TypeError("workspace_or_layers must be a Workspace or a dict {kind_id: GeoDataFrame}")
+    layers: list[ConstraintLayer] = []
+    for kind, gdf, name_field, src, checked in items:
+        if not kind.is_constraint:
+            if isinstance(workspace_or_layers, Mapping):
+                notes.append(f"{kind.label}: an information layer without rules in the catalogue; not checked.")
+            continue
+        gdf = to_workspace_crs(gdf)
+        geoms = np.asarray(gdf.geometry.values, dtype=object)
+        names = np.asarray(feature_names(gdf, name_field).astype(str), dtype=object)
+        keep = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+        geoms = keep_dim(geoms, 2)
+        keep &= ~shapely.is_empty(geoms)
+        if (~keep).any() and len(gdf):
+            dropped = int((~keep).sum())
+            notes.append(f"{kind.label}: {dropped} feature(s) without polygon geometry were left out.")
+        geoms, names = geoms[keep], names[keep]
+        layers.append(ConstraintLayer.build(kind, geoms, names, src, checked))
+    order = {k: i for i, k in enumerate(catalog.kinds)}
+    layers.sort(key=lambda c: order.get(c.kind.id, 999))
+    return catalog, layers, meta
+
+
+def _feature_numbers(gdf: gpd.GeoDataFrame) -> np.ndarray:
+    numbers = np.asarray(feature_numbers(gdf), dtype=np.int64)
+    return numbers if len(np.unique(numbers)) == len(numbers) else np.arange(1, len(gdf) + 1)
+
+
+def type_lookup(catalog: Catalog) -> dict[str, str]:
+    lookup: dict[str, str] = {}
+    for tid, names in catalog.project_types.items():
+        lookup[tid.lower()] = tid
+        for key in ("name_zh", "name_en"):
+            if names.get(key):
+                lookup[str(names[key]).strip().lower()] = tid
+    return lookup
+
+
+
+def _project_types(projects: gpd.GeoDataFrame, names: pd.Series, numbers: np.ndarray, project_type: str | None,
+                   catalog: Catalog) -> np.ndarray:
+    lookup = type_lookup(catalog)
+    valid = ", ".join(f"{tid} ({v.get('name_zh', '')})" for tid, v in catalog.project_types.items())
+    if project_type is not None:
+        tid = lookup.get(str(project_type).strip().lower())
+        if tid is None:
+            raise InputError(f"unknown project type {project_type!r}; valid types: {valid}")
+        return np.full(len(projects), tid, dtype=object)
+    if "project_type" not in projects.columns:
+        raise InputError("the projects have no 'project_type' column; add one or pass a type "
+                         f"(--type TYPE / project_type=...). Valid types: {valid}")
+    out = np.empty(len(projects), dtype=object)
+    for i, (raw, name) in enumerate(zip(projects["project_type"], names)):
+        tid = None if pd.isna(raw) else lookup.get(str(raw).strip().lower())
+        if tid is None:
+            shown = "empty" if pd.isna(raw) or not str(raw).strip() else repr(str(raw))
+            raise InputError(f"project #{numbers[i]} {name!r}: project_type is {shown}; use one of: {valid} "
+                             "(or pass --type TYPE for all projects)")
+        out[i] = tid
+    return out
+
+
+
+@dataclass
+class Projects:
+    """The projects of a check, as arrays aligned with ``gdf``."""
+
+    gdf: gpd.GeoDataFrame          # EPSG:4490
+    geoms: np.ndarray
+    names: np.ndarray
+    numbers: np.ndarray            # 1-based feature numbers (of the file, when read with spatial.sources.files)
+    types: np.ndarray
+    kind: np.ndarray               # 'polygon' | 'line' | 'point'
+    area_target: np.ndarray        # polygon (project, corridor or circle) or None
+    line_target: np.ndarray        # the line of a line project, else None
+    length_m: np.ndarray
+    area_m2: np.ndarray            # of the polygon / corridor / circle (0 for lines without width)
+
+
+
+def prepare_projects(projects: gpd.GeoDataFrame, project_type: str | None, catalog: Catalog,
+                      line_width_m: float | None, point_radius_m: float, method: AreaMethod,
+                      notes: list[str], engine: Any) -> Projects:
+    if not isinstance(projects, gpd.GeoDataFrame):
+        raise TypeError("projects must be a GeoDataFrame")
+    if projects.crs is None:
+        raise InputError("the projects have no CRS (coordinate reference system); set one, e.g. add the "
+                         ".prj file, or pass --crs EPSG:4490 (CGCS2000) / EPSG:4527 (GK zone 39)")
+    gdf = to_workspace_crs(projects).copy()
+    names = feature_names(gdf).astype(str).reset_index(drop=True)
+    numbers = _feature_numbers(gdf)          # 1-based numbers in the file (read_layer keeps file positions)
+    gdf = gdf.reset_index(drop=True)
+    types = _project_types(gdf, names, numbers, project_type, catalog)
+    geoms = np.asarray(gdf.geometry.values, dtype=object)
+    n = len(gdf)
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    if missing.any():
+        i = int(np.flatnonzero(missing)[0])
+        raise InputError(f"project #{numbers[i]} {names[i]!r} has no geometry; draw it or remove the feature "
+                         f"({int(missing.sum())} such feature(s))")
+    tid = shapely.get_type_id(geoms)
+    kind = np.where(np.isin(tid, list(_POLY_TYPES)), "polygon",
+                    np.where(np.isin(tid, list(_LINE_TYPES)), "line",
+                             np.where(np.isin(tid, list(_POINT_TYPES)), "point", "other")))
+    if (kind == "other").any():
+        i = int(np.flatnonzero(kind == "other")[0])
+        raise InputError(f"project #{numbers[i]} {names[i]!r} is a {geoms[i].geom_type}; split it into polygon, "
+                         "line or point features")
+    poly = kind == "polygon"
+    invalid = poly & ~engine.map(shapely.is_valid, geoms)
+    if invalid.any():
+        geoms = geoms.copy()
+        geoms[invalid] = keep_dim(shapely.make_valid(geoms[invalid]), 2)
+        notes.append(f"{int(invalid.sum())} invalid project polygon(s) repaired with make_valid "
+                     f"(first: #{numbers[int(np.flatnonzero(invalid)[0])]} {names[int(np.flatnonzero(invalid)[0])]}).")
+        gdf = gdf.set_geometry(gpd.GeoSeries(geoms, crs=CGCS2000, index=gdf.index))
+    area_target = np.full(n, None, dtype=object)
+    line_target = np.full(n, None, dtype=object)
+    area_target[poly] = geoms[poly]
+    line = kind == "line"
+    line_target[line] = geoms[line]
+    if line_width_m and line.any():
+        if line_width_m <= 0:
+            raise InputError(f"--width must be positive, not {line_width_m}")
+        sel = np.flatnonzero(line)
+        area_target[sel] = buffer_m(geoms[sel], np.full(len(sel), line_width_m / 2.0),
+                                     cap_style="flat", join_style="round", quad_segs=LINE_QUAD_SEGS)
+    point = kind == "point"
+    if point.any():
+        if not point_radius_m or point_radius_m <= 0:
+            raise InputError(f"--radius must be positive for point projects, not {point_radius_m}")
+        sel = np.flatnonzero(point)
+        area_target[sel] = buffer_m(geoms[sel], np.full(len(sel), float(point_radius_m)),
+                                     quad_segs=POINT_QUAD_SEGS)
+    has_area = ~shapely.is_missing(area_target)
+    zero = poly & (shapely.area(geoms) <= 0)  # degenerate polygons (a test, not a measurement)
+    if zero.any():
+        i = int(np.flatnonzero(zero)[0])
+        raise InputError(f"project #{numbers[i]} {names[i]!r} is a polygon of zero area; check its coordinates")
+    lengths = np.zeros(n)
+    if line.any():
+        lengths[line] = engine.map(_length_m, geoms[line], piece=5_000)
+    areas = np.zeros(n)
+    areas[has_area] = engine.map(lambda g: _area(g, method), area_target[has_area], piece=5_000)
+    return Projects(gdf=gdf, geoms=geoms, names=names.to_numpy(dtype=object), numbers=numbers, types=types, kind=kind,
+                     area_target=area_target, line_target=line_target, length_m=lengths, area_m2=areas)
