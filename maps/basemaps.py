@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from typing import Any
+
 from spatial.errors import MapError
 
 BASEMAPS = ("osm", "tianditu-vec", "tianditu-img", "amap", "none")

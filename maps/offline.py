@@ -9,6 +9,7 @@ import mimetypes
 import re
 from dataclasses import dataclass
 from pathlib import Path
+
 from spatial.errors import OfflineError
 
 VENDOR = Path(__file__).resolve().parent / "vendor"

@@ -15,7 +15,13 @@ import pandas as pd
 
 from maps.layers import DEFAULT_SIMPLIFY_M
 from maps.popups import is_illustrative
-from maps.render import MapResult, pattern_map, resolve_basemap, workspace_map, write_check_map
+from maps.render import (
+    MapResult,
+    pattern_map,
+    resolve_basemap,
+    workspace_map,
+    write_check_map,
+)
 from spatial.outputs.check_report import write_check_outputs
 from spatial.outputs.html import html_table
 from spatial.outputs.indicator_report import write_indicator_outputs

@@ -21,16 +21,23 @@ from folium.plugins import Fullscreen, MeasureControl
 
 from maps import elements as el
 from maps import styles
-from maps.basemaps import Basemap, basemap as get_basemap
-from maps.layers import DEFAULT_SIMPLIFY_M, MapLayer, display_gdf, feature_collection, prepare_layer
+from maps.basemaps import Basemap
+from maps.basemaps import basemap as get_basemap
+from maps.layers import (
+    DEFAULT_SIMPLIFY_M,
+    MapLayer,
+    display_gdf,
+    feature_collection,
+    prepare_layer,
+)
 from maps.legend import item as legend_item
 from maps.legend import legend_html
 from maps.offline import make_offline
 from maps.popups import is_illustrative, popup_table
-from spatial.rules.catalog import Catalog
-from spatial.rules.verdicts import Verdicts
 from spatial.errors import MapError
 from spatial.outputs.html import html_value
+from spatial.rules.catalog import Catalog
+from spatial.rules.verdicts import Verdicts
 
 if TYPE_CHECKING:  # pragma: no cover
     from spatial.analysis.check import CheckResult
@@ -63,6 +70,11 @@ class MapResult:
             page = self.map.get_root().render()
             self._html = make_offline(page) if self.offline else page
         return self._html
+
+    def _repr_html_(self) -> str:
+        """Jupyter: the map itself, in a sandboxed frame (the page is complete HTML)."""
+        page = html.escape(self.html(), quote=True)
+        return f'<iframe srcdoc="{page}" style="width:100%;height:560px;border:0" sandbox="allow-scripts"></iframe>'
 
     def save(self, path: str | Path) -> Path:
         path = Path(path)

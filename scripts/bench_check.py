@@ -208,8 +208,8 @@ def _child_ours(parcels: str, redline: str, out: str, limit: int, near: float) -
     sys.path.insert(0, str(ROOT))
     phases = {}
     t = time.perf_counter()
-    from spatial.rules.catalog import load_catalog
     from spatial.analysis.check import check
+    from spatial.rules.catalog import load_catalog
     from spatial.sources.files import read_layer
     from spatial.sources.workspace import Layer
 

@@ -43,7 +43,14 @@ from pyproj import Geod, Transformer
 from rasterio import features
 from rasterio.transform import from_origin
 from scipy import ndimage
-from shapely.geometry import LineString, MultiLineString, MultiPolygon, Point, Polygon, shape
+from shapely.geometry import (
+    LineString,
+    MultiLineString,
+    MultiPolygon,
+    Point,
+    Polygon,
+    shape,
+)
 from shapely.ops import nearest_points, substring
 
 ROOT = Path(__file__).resolve().parents[1]

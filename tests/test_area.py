@@ -9,11 +9,24 @@ import numpy as np
 import pytest
 import shapely
 from pyproj import Geod, Transformer
-from shapely.geometry import GeometryCollection, LineString, MultiPolygon, Point, Polygon, box
+from shapely.geometry import (
+    GeometryCollection,
+    LineString,
+    MultiPolygon,
+    Point,
+    Polygon,
+    box,
+)
 from shapely.geometry.polygon import orient
 
 from spatial.geo import area as area_mod
-from spatial.geo.area import area_m2, geodesic_area_m2, length_m, official_area_m2, union_area_m2
+from spatial.geo.area import (
+    area_m2,
+    geodesic_area_m2,
+    length_m,
+    official_area_m2,
+    union_area_m2,
+)
 
 GRS80_A = 6378137.0
 GRS80_F = 1 / 298.257222101

@@ -5,13 +5,22 @@ from __future__ import annotations
 import geopandas as gpd
 import pytest
 import shapely
+from factories import (
+    geodesic_area_m2,
+    gk_points,
+    gk_rect,
+    two_parcels,
+    write_boundary_point_file,
+)
 from shapely.geometry import MultiPolygon, box
 
-from spatial.sources.boundary_points import (BoundaryPointError, load_boundary_points, read_boundary_points,
-                                     write_boundary_points)
+from spatial.sources.boundary_points import (
+    BoundaryPointError,
+    load_boundary_points,
+    read_boundary_points,
+    write_boundary_points,
+)
 from spatial.sources.files import read_layer
-
-from factories import (geodesic_area_m2, gk_points, gk_rect, two_parcels, write_boundary_point_file)
 
 
 @pytest.fixture

@@ -17,10 +17,10 @@ from pyproj import Geod, Transformer
 from shapely.geometry import LineString, Point, Polygon, box
 from typer.testing import CliRunner
 
-from spatial.engine import local as check_mod
-from spatial.rules.catalog import load_catalog
 from spatial.analysis.check import DEFAULT_POINT_RADIUS_M, check, worst_verdict
+from spatial.engine import local as check_mod
 from spatial.errors import InputError
+from spatial.rules.catalog import load_catalog
 
 GEOD = Geod(ellps="GRS80")
 CRS = "EPSG:4490"

@@ -7,9 +7,17 @@ import json
 import geopandas as gpd
 import pytest
 import shapely
+from factories import (
+    NAMES,
+    bowtie,
+    demo_layer,
+    geodesic_area_m2,
+    lonlat_square,
+    write_gpkg,
+    write_shapefile,
+)
 from typer.testing import CliRunner
 
-from factories import NAMES, bowtie, demo_layer, geodesic_area_m2, lonlat_square, write_gpkg, write_shapefile
 from spatial.cli.main import app
 
 pytestmark = pytest.mark.filterwarnings("ignore:'crs' was not provided")

@@ -9,17 +9,22 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from factories import gdf, geod_area
 from pyproj import Geod
 from shapely.geometry import box
 
-from factories import gdf, geod_area
-from spatial.rules.catalog import load_catalog
 from spatial.analysis.conflicts import (
-    STATUS_CONFLICT, STATUS_GAP, STATUS_OK, STATUS_OUTSIDE, STATUS_SLIVERS, conflicts_from_layers,
+    STATUS_CONFLICT,
+    STATUS_GAP,
+    STATUS_OK,
+    STATUS_OUTSIDE,
+    STATUS_SLIVERS,
+    conflicts_from_layers,
 )
 from spatial.analysis.targets import STATUS_NO_DATA
 from spatial.analysis.territory import Units
 from spatial.outputs.review_report import write_conflict_outputs
+from spatial.rules.catalog import load_catalog
 
 GEOD = Geod(ellps="GRS80")
 CATALOG = load_catalog()

@@ -5,13 +5,21 @@ from __future__ import annotations
 import geopandas as gpd
 import pytest
 import shapely
+from factories import demo_layer, gk_points
 from pyproj import CRS
 from shapely.geometry import box
 
-from spatial.geo.crs import (CGCS2000, detect_gk_crs, gk_epsg, gk_epsg_for, gk_zone_for_lon, gk_zone_of_epsg,
-                         looks_swapped_gk, projected_crs_for, to_cgcs2000)
-
-from factories import demo_layer, gk_points
+from spatial.geo.crs import (
+    CGCS2000,
+    detect_gk_crs,
+    gk_epsg,
+    gk_epsg_for,
+    gk_zone_for_lon,
+    gk_zone_of_epsg,
+    looks_swapped_gk,
+    projected_crs_for,
+    to_cgcs2000,
+)
 
 
 def _param(crs: CRS, name: str) -> float:

@@ -9,7 +9,12 @@ import shapely
 from pyproj import Geod
 from shapely.geometry import LineString, Point, Polygon
 
-from spatial.geo.gcj02 import gcj02_to_wgs84, out_of_china, transform_geometries, wgs84_to_gcj02
+from spatial.geo.gcj02 import (
+    gcj02_to_wgs84,
+    out_of_china,
+    transform_geometries,
+    wgs84_to_gcj02,
+)
 
 GEOD = Geod(ellps="GRS80")
 

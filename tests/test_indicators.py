@@ -21,12 +21,27 @@ from pyproj import Geod
 from shapely.geometry import box
 from shapely.geometry.polygon import orient
 
-from spatial.rules.catalog import load_catalog
-from spatial.analysis.indicators import area_share_rows, compute_indicators, flatten_by_precedence, indicator_result
-from spatial.analysis.targets import STATUS_FAIL, STATUS_NO_DATA, STATUS_NO_TARGET, STATUS_PASS, IndicatorSpec, Target
+from spatial.analysis.indicators import (
+    area_share_rows,
+    compute_indicators,
+    flatten_by_precedence,
+    indicator_result,
+)
+from spatial.analysis.targets import (
+    STATUS_FAIL,
+    STATUS_NO_DATA,
+    STATUS_NO_TARGET,
+    STATUS_PASS,
+    IndicatorSpec,
+    Target,
+)
 from spatial.analysis.territory import Units
-from spatial.outputs.indicator_report import indicators_markdown, write_indicator_outputs
+from spatial.outputs.indicator_report import (
+    indicators_markdown,
+    write_indicator_outputs,
+)
 from spatial.outputs.tables import HEADERS, markdown_table
+from spatial.rules.catalog import load_catalog
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "layers" / "changshan"
@@ -405,6 +420,7 @@ def test_forest_cover_from_a_gk_dltb_shapefile(tmp_path):
     catalogue's forest classes (DLBM 0301-0305) are unioned, clipped to the county and measured."""
     from factories import geodesic_area_m2, gk_rect, write_shapefile
     from shapely.geometry import Polygon
+
     from spatial.sources.workspace import load_workspace
 
     county = box(118.70, 28.85, 118.80, 28.95)

@@ -11,15 +11,30 @@ import pandas as pd
 import pyogrio
 import pytest
 import shapely
-from shapely.geometry import GeometryCollection, LineString, MultiPolygon, Point, Polygon, box
+from factories import (
+    NAMES,
+    bowtie,
+    demo_layer,
+    geodesic_area_m2,
+    lonlat_square,
+    two_parcels,
+    write_boundary_point_file,
+    write_gpkg,
+    write_shapefile,
+)
+from shapely.geometry import (
+    GeometryCollection,
+    LineString,
+    MultiPolygon,
+    Point,
+    Polygon,
+    box,
+)
 
-from spatial.geo.area import area_m2
 from spatial.errors import InputError
+from spatial.geo.area import area_m2
 from spatial.sources.files import Finding, ReadResult, read_layer
 from spatial.sources.names import feature_names
-
-from factories import (NAMES, bowtie, demo_layer, geodesic_area_m2, lonlat_square, two_parcels,
-                       write_boundary_point_file, write_gpkg, write_shapefile)
 
 pytestmark = pytest.mark.filterwarnings("ignore:'crs' was not provided")
 

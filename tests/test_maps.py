@@ -19,9 +19,15 @@ from pyproj import Geod
 from maps import offline as offline_mod
 from maps import styles
 from maps.basemaps import basemap
-from spatial.errors import MapError
 from maps.layers import display_gdf, simplify
-from maps.render import check_map, check_map_html, pattern_map, workspace_map, write_check_map
+from maps.render import (
+    check_map,
+    check_map_html,
+    pattern_map,
+    workspace_map,
+    write_check_map,
+)
+from spatial.errors import MapError
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOT = ROOT / "docs" / "img" / "demo_map.png"

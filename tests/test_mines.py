@@ -12,10 +12,15 @@ from pyproj import Geod
 from shapely.geometry import Point, box
 from shapely.geometry.polygon import orient
 
-from spatial.rules.catalog import load_catalog
-from spatial.analysis.targets import STATUS_FAIL, STATUS_NO_DATA, STATUS_PASS, indicator_specs
-from spatial.analysis.territory import Units
 from spatial.analysis.mines import classify_mines, mine_rows
+from spatial.analysis.targets import (
+    STATUS_FAIL,
+    STATUS_NO_DATA,
+    STATUS_PASS,
+    indicator_specs,
+)
+from spatial.analysis.territory import Units
+from spatial.rules.catalog import load_catalog
 
 GEOD = Geod(ellps="GRS80")
 CATALOG = load_catalog()

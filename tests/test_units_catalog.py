@@ -2,8 +2,8 @@
 
 import pytest
 
-from spatial.rules.catalog import load_catalog
 from spatial.geo.units import convert_area, to_m2
+from spatial.rules.catalog import load_catalog
 
 
 def test_area_units():

@@ -9,12 +9,18 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from factories import gdf, geod_area
 from pyproj import Geod
 from shapely.geometry import box
 
 from spatial.analysis.territory import Units
-from factories import gdf, geod_area
-from spatial.analysis.versions import VERDICT_KEPT, VERDICT_OFFSET, VERDICT_REDUCED, diff_layers, diff_versions
+from spatial.analysis.versions import (
+    VERDICT_KEPT,
+    VERDICT_OFFSET,
+    VERDICT_REDUCED,
+    diff_layers,
+    diff_versions,
+)
 from spatial.outputs.review_report import write_diff_outputs
 
 GEOD = Geod(ellps="GRS80")

@@ -28,6 +28,7 @@ The pipeline (each step a function of its own): :func:`~spatial.analysis.check_i
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -36,7 +37,13 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from spatial.analysis.check_inputs import Projects, _area, _length_m, constraint_layers, prepare_projects
+from spatial.analysis.check_inputs import (
+    Projects,
+    _area,
+    _length_m,
+    constraint_layers,
+    prepare_projects,
+)
 from spatial.engine import get_engine
 from spatial.engine.prepared import ConstraintLayer
 from spatial.errors import InputError
@@ -99,9 +106,9 @@ class CheckResult:
         return f"<CheckResult: {len(self.summary)} projects × {len(self.layers)} layers; {counts}>"
 
     def _repr_html_(self) -> str:
-        from spatial.outputs.html import html_table  # drawing belongs to outputs; only called by Jupyter
-
-        return html_table(self.summary[["project_no", "project", "project_type", "verdict_label", "conflicts"]])
+        """Jupyter: the verdict per project (pandas escapes the cells)."""
+        cols = ["project_no", "project", "project_type", "verdict_label", "conflicts"]
+        return f"<p>{html.escape(repr(self))}</p>" + self.summary[cols]._repr_html_()
 
 
 @dataclass

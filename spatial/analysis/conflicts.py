@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from itertools import combinations
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import geopandas as gpd
@@ -30,7 +29,14 @@ from spatial.analysis.targets import STATUS_NO_DATA
 from spatial.analysis.territory import Units, territory_and_units
 from spatial.geo.area import AreaMethod
 from spatial.geo.crs import CGCS2000
-from spatial.geo.ops import clip, difference, dissolve, layer_geoms, pieces_of, split_by_units
+from spatial.geo.ops import (
+    clip,
+    difference,
+    dissolve,
+    layer_geoms,
+    pieces_of,
+    split_by_units,
+)
 from spatial.rules.catalog import bundled_catalog
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -27,7 +27,12 @@ import pandas as pd
 import shapely
 
 from spatial.analysis import mines as mines_mod
-from spatial.analysis.targets import IndicatorSpec, indicator_specs, row_base, with_targets
+from spatial.analysis.targets import (
+    IndicatorSpec,
+    indicator_specs,
+    row_base,
+    with_targets,
+)
 from spatial.analysis.territory import MIN_COVERAGE, Units, territory_and_units
 from spatial.geo.area import AreaMethod
 from spatial.geo.crs import CGCS2000

@@ -22,8 +22,16 @@ import pandas as pd
 from spatial.analysis.territory import Units, territory_units, units_of
 from spatial.geo.area import AreaMethod
 from spatial.geo.crs import CGCS2000
-from spatial.geo.ops import clip, difference, dissolve, layer_geoms, measure, pieces_of, split_by_units
-from spatial.rules.catalog import bundled_catalog, load_catalog
+from spatial.geo.ops import (
+    clip,
+    difference,
+    dissolve,
+    layer_geoms,
+    measure,
+    pieces_of,
+    split_by_units,
+)
+from spatial.rules.catalog import bundled_catalog
 from spatial.sources.files import read_layer
 
 GEOGRAPHIC = CGCS2000
@@ -137,8 +145,6 @@ def diff_layers(
 
 
 def _read(path: str | Path, layer: str | None) -> gpd.GeoDataFrame:
-    from spatial.sources.files import read_layer
-
     return read_layer(path, layer).gdf
 
 

@@ -6,14 +6,26 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from layers import DEMO_WORKSPACE
 from maps.render import write_check_map
 from spatial.analysis.check import check
 from spatial.analysis.check_inputs import type_lookup
-from spatial.cli.options import check_area_method, console, err_console, fail, open_workspace
+from spatial.cli.options import (
+    check_area_method,
+    console,
+    err_console,
+    fail,
+    open_workspace,
+)
 from spatial.errors import InputError
 from spatial.geo.crs import to_workspace_crs
 from spatial.outputs.check_report import write_check_outputs

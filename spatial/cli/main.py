@@ -9,25 +9,35 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn
+from rich.table import Table
 
 from layers import DEMO_WORKSPACE
 from maps.publish import publish
 from spatial.analysis.check import check
 from spatial.analysis.conflicts import check_conflicts
 from spatial.analysis.indicators import indicator_result
-from spatial.cli.check import print_check_summary, register as _register_check
-from spatial.cli.indicators import print_conflicts, print_indicators, register as _register_indicators
+from spatial.cli.check import print_check_summary
+from spatial.cli.check import register as _register_check
+from spatial.cli.indicators import print_conflicts, print_indicators
+from spatial.cli.indicators import register as _register_indicators
 from spatial.cli.maps import register as _register_maps
-from spatial.errors import InputError
+from spatial.cli.options import (
+    AreaOpt,
+    WorkspaceOpt,
+    check_area_method,
+    console,
+    err_console,
+    fail,
+    open_workspace,
+)
+from spatial.errors import InputError, SpatialError
 from spatial.geo.area import AreaMethod, area_m2, union_area_m2
 from spatial.geo.units import convert_area
 from spatial.outputs.review_report import write_conflict_outputs
-from spatial.sources.files import feature_names, read_layer
-from spatial.cli.options import AreaOpt, WorkspaceOpt, check_area_method, console, err_console, fail, open_workspace
+from spatial.sources.files import read_layer
+from spatial.sources.names import feature_names
 from spatial.sources.workspace import Workspace
-from rich.progress import Progress, SpinnerColumn, TextColumn
-from rich.table import Table
-
 
 app = typer.Typer(
     help="生态空间规划工具包 Ecological spatial-planning toolkit",
@@ -207,8 +217,13 @@ for _register in (_register_check, _register_indicators, _register_maps):
     _register(app)
 
 
-def main() -> None:  # pragma: no cover - console entry point
-    app()
+def main() -> None:
+    """The console entry point: a :class:`~spatial.errors.SpatialError` that no command caught ends the run
+    with its message and exit code 2, never a traceback."""
+    try:
+        app()
+    except SpatialError as exc:
+        fail(str(exc))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -11,11 +11,10 @@ from layers import DEMO_WORKSPACE
 from maps.layers import DEFAULT_SIMPLIFY_M
 from maps.publish import publish
 from maps.render import pattern_map, workspace_map
-from spatial.cli.options import console, err_console, fail, open_workspace
 from spatial.analysis.check import check
 from spatial.analysis.indicators import indicator_result
+from spatial.cli.options import console, err_console, fail, open_workspace
 from spatial.errors import SpatialError
-
 
 _WS_HELP = "工作空间目录 workspace folder (workspace.toml); default: the Changshan demo"
 _BASEMAP_HELP = ("底图 basemap: osm | tianditu-vec | tianditu-img (needs env TIANDITU_KEY) | amap (layers shifted "

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+import geopandas as gpd
 import numpy as np
 import shapely
 
@@ -127,11 +128,7 @@ def transform_geometries(geoms, direction: Direction):
     transform works in degrees. Z values are kept unchanged.
     """
     func = _coords_func(direction)
-    try:
-        import geopandas as gpd
-    except ImportError:  # pragma: no cover - geopandas is a hard dependency of the toolkit
-        gpd = None
-    if gpd is not None and isinstance(geoms, (gpd.GeoSeries, gpd.GeoDataFrame)):
+    if isinstance(geoms, (gpd.GeoSeries, gpd.GeoDataFrame)):
         series = geoms.geometry if isinstance(geoms, gpd.GeoDataFrame) else geoms
         if series.crs is not None and not series.crs.is_geographic:
             raise ValueError(

@@ -41,11 +41,26 @@ import geopandas as gpd
 import numpy as np
 import shapely
 from pyproj import CRS
-from shapely.geometry import LineString, MultiLineString, MultiPoint, MultiPolygon, Point, Polygon
+from shapely.geometry import (
+    LineString,
+    MultiLineString,
+    MultiPoint,
+    MultiPolygon,
+    Point,
+    Polygon,
+)
 
 from spatial.errors import BoundaryPointError
 from spatial.geo.area import area_m2
-from spatial.geo.crs import GK3_ZONES, GK6_ZONES, detect_gk_crs, gk_epsg, gk_epsg_for, gk_zone_for_lon, gk_zone_of_epsg
+from spatial.geo.crs import (
+    GK3_ZONES,
+    GK6_ZONES,
+    detect_gk_crs,
+    gk_epsg,
+    gk_epsg_for,
+    gk_zone_for_lon,
+    gk_zone_of_epsg,
+)
 from spatial.sources.names import feature_names
 
 M2_PER_HA = 10_000.0

@@ -49,8 +49,7 @@ from spatial.errors import BoundaryPointError, InputError
 from spatial.geo.area import area_m2
 from spatial.geo.crs import CGCS2000, detect_gk_crs, looks_swapped_gk, to_workspace_crs
 from spatial.sources.boundary_points import load_boundary_points
-from spatial.sources.names import LazyLabels, feature_names, feature_numbers
-
+from spatial.sources.names import LazyLabels, feature_numbers
 
 CRS_FIX = ("pass --crs EPSG:4490 (CGCS2000 geographic) or the Gauss-Krüger zone, e.g. --crs EPSG:4527 "
            "(CGCS2000 3-degree zone 39 with zone prefix, CM 117°E) or EPSG:4549 (zone 40 without prefix, CM 120°E), "

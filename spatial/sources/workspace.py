@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any, Callable
 
 import geopandas as gpd
-import shapely
 
 from layers import DEMO_WORKSPACE as _DEMO_WORKSPACE
+from spatial.geo.crs import to_workspace_crs
 from spatial.rules.catalog import Catalog, LayerKind, load_catalog
-from spatial.geo.crs import CGCS2000, to_workspace_crs
-from spatial.sources.files import InputError, ReadResult, read_layer
+from spatial.errors import InputError
+from spatial.sources.files import ReadResult, read_layer
 
 DEMO_WORKSPACE = _DEMO_WORKSPACE
 
@@ -37,6 +37,10 @@ class Workspace:
     settings: dict[str, Any]
     layers: dict[str, Layer] = field(default_factory=dict)
     projects: ReadResult | None = None
+
+    def __repr__(self) -> str:
+        projects = f", {len(self.projects.gdf)} projects" if self.projects is not None else ""
+        return f"<Workspace {self.name!r} at {self.path}: {len(self.layers)} layers{projects}>"
 
     @property
     def name(self) -> str:
