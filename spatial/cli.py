@@ -230,9 +230,10 @@ def demo_cmd(
 # The analysis and map commands live beside their modules; they register themselves here.
 from maps.cli import register as _register_maps  # noqa: E402
 from spatial.cli_check import register as _register_check  # noqa: E402
+from spatial.cli_compliance import register as _register_compliance  # noqa: E402
 from spatial.cli_indicators import register as _register_indicators  # noqa: E402
 
-for _register in (_register_check, _register_indicators, _register_maps):
+for _register in (_register_check, _register_indicators, _register_maps, _register_compliance):
     _register(app)
 
 

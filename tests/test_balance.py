@@ -138,3 +138,38 @@ def test_outputs_reread_and_html_escaped(tmp_path, occupied):
     page = paths["html"].read_text(encoding="utf-8")
     assert HOSTILE not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "占补平衡 balanced" in page
+
+
+def _runner():
+    from typer.testing import CliRunner
+
+    try:
+        return CliRunner(mix_stderr=False)  # click < 8.2
+    except TypeError:
+        return CliRunner()  # click ≥ 8.2 keeps stderr apart by itself
+
+
+def test_cli_json_prints_one_object(tmp_path, occupied):
+    import json
+
+    from spatial.cli import app
+
+    occ = write_gpkg(tmp_path / "occ.gpkg", {"occ": occupied})
+    comp = write_gpkg(tmp_path / "comp.gpkg", {"comp": layer([A, B, C, D], [6, 6, 6, 6])})
+    res = _runner().invoke(app, ["balance", str(occ), str(comp), "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)            # the whole of stdout is one JSON object
+    assert {"occupied_m2", "compensated_m2", "occupied_grade", "compensated_grade", "balanced", "occupied_ha",
+            "compensated_mu", "patches", "mean_patch_m2", "largest_patch_m2"} <= set(data)
+    ref = balance(occupied, layer([A, B, C, D], [6, 6, 6, 6])).to_dict()
+    assert data["compensated_m2"] == pytest.approx(ref["compensated_m2"], rel=1e-12)
+    assert data["balanced"] is False and data["patches"] == 2
+    flipped = json.loads(_runner().invoke(app, ["balance", str(occ), str(comp), "--json", "--best-grade",
+                                                "high"]).stdout)
+    assert flipped["balanced"] is True
+    out = tmp_path / "files"
+    table = _runner().invoke(app, ["balance", f"{occ}:occ", str(comp), "--out", str(out)])
+    assert table.exit_code == 0 and "补充耕地质量等别较低" in table.stdout
+    assert (out / "balance.xlsx").exists() and (out / "balance.html").exists()
+    bad = _runner().invoke(app, ["balance", str(occ), str(comp), "--grade-field", "DJ"])
+    assert bad.exit_code == 2 and "no quality-grade field 'DJ'" in " ".join(bad.stderr.split())

@@ -185,3 +185,39 @@ def test_workspace_without_versions(tmp_path):
     write_workspace(tmp_path, "")
     with pytest.raises(InputError, match=r"workspace\.toml: no versions of 'ecological_redline'.*versions\.2020"):
         ledger(load_workspace(tmp_path))
+
+
+def _runner():
+    from typer.testing import CliRunner
+
+    try:
+        return CliRunner(mix_stderr=False)  # click < 8.2
+    except TypeError:
+        return CliRunner()
+
+
+def test_cli_json_object_shape(tmp_path):
+    from spatial.cli import app
+
+    write_workspace(tmp_path, VERSIONS_TOML)
+    res = _runner().invoke(app, ["ledger", "-w", str(tmp_path), "--by", "admin_county", "--json"])
+    assert res.exit_code == 0, res.stderr
+    data = json.loads(res.stdout)
+    assert set(data) >= {"rows", "verdict", "flagged_units"} and len(data["rows"]) == 9
+    ref = ledger(load_workspace(tmp_path), by="admin_county").to_dict()
+    assert [r["area_m2"] for r in data["rows"]] == pytest.approx([r["area_m2"] for r in ref["rows"]], rel=1e-12)
+    assert data["verdict"] == VERDICT_OFFSET and data["flagged_units"] == [HOSTILE]
+    # versions given on the command line, units from a file
+    units = write_gpkg(tmp_path / "units.gpkg", {"units": units_layer()})
+    res = _runner().invoke(app, ["ledger", "--version", f"2023={tmp_path / 'later.gpkg'}:red_2023",
+                                 "--version", f"2020={tmp_path / 'base.gpkg'}:ecological_redline",
+                                 "--units", str(units), "--json"])
+    assert res.exit_code == 0, res.stderr
+    data = json.loads(res.stdout)
+    # 2020 → 2023 directly: the 2021 cut is back, nothing is removed
+    assert [r["version"] for r in data["rows"][:2]] == ["2020", "2023"] and data["verdict"] == VERDICT_KEPT
+    table = _runner().invoke(app, ["ledger", "-w", str(tmp_path), "--by", "admin_county", "--out",
+                                   str(tmp_path / "o")])
+    assert table.exit_code == 0 and "面积减少" in table.stdout and (tmp_path / "o" / "ledger.xlsx").exists()
+    bad = _runner().invoke(app, ["ledger", "--version", "2020"])
+    assert bad.exit_code == 2 and "NAME=FILE" in " ".join(bad.stderr.split())
