@@ -155,7 +155,7 @@ def _load(source: str | Path | gpd.GeoDataFrame, label: str, layer: str | None) 
             raise InputError(f"{label} layer: it has no CRS; set it first, e.g. gdf.set_crs('EPSG:4490')")
         return source, f"<{label} GeoDataFrame>"
     result = read_layer(source, layer)
-    return result.gdf, str(result.path)
+    return result.gdf, f"{result.path}:{result.layer}" if layer else str(result.path)
 
 
 def _grades(gdf: gpd.GeoDataFrame, src: str, grade_field: str) -> np.ndarray:
