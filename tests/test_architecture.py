@@ -103,6 +103,8 @@ def test_no_module_guards_against_its_own_package():
             tree = ast.parse(path.read_text(encoding="utf-8"))
             for node in ast.walk(tree):
                 if isinstance(node, ast.Try) and any(
-                        isinstance(h.type, ast.Name) and h.type.id == "ImportError" for h in node.handlers):
+                        isinstance(h.type, ast.Name) and h.type.id == "ImportError" for h in node.handlers) and any(
+                        isinstance(n, ast.ImportFrom) and (n.module or "").split(".")[0] in PACKAGES
+                        for b in node.body for n in ast.walk(b)):
                     offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert not offenders, offenders

@@ -230,7 +230,7 @@ def test_workspace_toml_names_every_layer(layers):
     ws = data["workspace"]
     assert ws["territory_kind"] == "admin_county" and ws["territory_code"] == "330822"
     assert ws["terrain_class"] == "mountain" and ws["illustrative"] is True
-    assert set(data["layers"]) == set(layers)
+    assert set(data["layers"]) == set(layers) | {"sensitive_receptor"}  # receptors: compliance.gpkg
     for kind, entry in data["layers"].items():
         assert (WS / entry["path"]).exists() and entry["layer"] == kind
     assert data["projects"]["layer"] == "projects"

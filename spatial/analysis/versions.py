@@ -73,7 +73,7 @@ class DiffResult:
         return self.total["verdict"] != VERDICT_REDUCED
 
 
-def _verdict(real_added: float, real_removed: float) -> str:
+def change_verdict(real_added: float, real_removed: float) -> str:
     net = real_added - real_removed
     if net < -1e-6:
         return VERDICT_REDUCED
@@ -108,7 +108,7 @@ def diff_layers(
                 "net_km2": (n - o) / 1e6, "added_km2": (ra + sa) / 1e6, "removed_km2": (rr + sr) / 1e6,
                 "real_added_km2": ra / 1e6, "real_removed_km2": rr / 1e6, "real_net_km2": (ra - rr) / 1e6,
                 "sliver_added_m2": sa, "sliver_removed_m2": sr, "pieces_added": pa, "pieces_removed": pr,
-                "sliver_pieces": ns, "verdict": _verdict(ra, rr), "note": ""}
+                "sliver_pieces": ns, "verdict": change_verdict(ra, rr), "note": ""}
 
     ra, rr = float(added.area_m2[~added.sliver].sum()), float(removed.area_m2[~removed.sliver].sum())
     sa, sr = float(added.area_m2[added.sliver].sum()), float(removed.area_m2[removed.sliver].sum())

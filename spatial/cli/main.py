@@ -17,6 +17,7 @@ from maps.publish import publish
 from spatial.analysis.check import check
 from spatial.analysis.conflicts import check_conflicts
 from spatial.analysis.indicators import indicator_result
+from spatial.cli.compliance import register as _register_compliance
 from spatial.cli.check import print_check_summary
 from spatial.cli.check import register as _register_check
 from spatial.cli.indicators import print_conflicts, print_indicators
@@ -213,7 +214,7 @@ def demo_cmd(
 
 # The analysis and map commands live beside their modules; they register themselves here.
 
-for _register in (_register_check, _register_indicators, _register_maps):
+for _register in (_register_check, _register_indicators, _register_maps, _register_compliance):
     _register(app)
 
 

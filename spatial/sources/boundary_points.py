@@ -100,7 +100,8 @@ class BoundaryPoints:
 
 # --- reading ----------------------------------------------------------------------------------------------
 
-def _decode(raw: bytes, encoding: str | None) -> tuple[str, str, str]:
+def decode_text(raw: bytes, encoding: str | None) -> tuple[str, str, str]:
+    """(text, encoding, how it was chosen): ``encoding`` if given, else UTF-8 (with or without BOM), else GB18030."""
     if encoding:
         return raw.decode(encoding), encoding, "given"
     if raw.startswith(b"\xef\xbb\xbf"):
@@ -212,8 +213,14 @@ def _parse(text: str, src: str) -> tuple[dict[str, str], list[_Parcel], list[Not
 def _axes(parcels: list[_Parcel]) -> tuple[np.ndarray, np.ndarray, bool]:
     """(easting, northing) arrays of all points and whether the file's X/Y had to be exchanged."""
     pts = np.array([(p[2], p[3]) for parcel in parcels for p in parcel.points], dtype=float).reshape(-1, 2)
-    x_file, y_file = pts[:, 0], pts[:, 1]  # X = northing, Y = easting by the format
-    if len(pts) == 0:
+    return orient_axes(pts[:, 0], pts[:, 1])
+
+
+def orient_axes(x_file: np.ndarray, y_file: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
+    """(easting, northing) from a file's X (northing by the format) and Y (easting), and whether they had
+    to be exchanged: a zone prefix, or else the larger number (the northing, ≥ 2 000 km in China), decides."""
+    x_file, y_file = np.asarray(x_file, dtype=float), np.asarray(y_file, dtype=float)
+    if len(x_file) == 0:
         return y_file, x_file, False
     normal = (y_file.min(), x_file.min(), y_file.max(), x_file.max())
     swapped = (x_file.min(), y_file.min(), x_file.max(), y_file.max())
@@ -237,8 +244,12 @@ def _prj_crs(path: Path) -> CRS | None:
     return None
 
 
-def _resolve_crs(path: Path, src: str, header: dict[str, str], east: np.ndarray, north: np.ndarray,
-                 crs: Any, notes: list[Note]) -> tuple[CRS, str]:
+def resolve_crs(path: Path, src: str, header: dict[str, str], east: np.ndarray, north: np.ndarray,
+                crs: Any, notes: list[Note], *, zone_fix: str | None = None) -> tuple[CRS, str]:
+    """The CRS of Gauss–Krüger coordinates and how it was found: ``crs`` if given, else the zone from
+    ``header["带号"]`` or the easting prefix (they must agree), the datum from ``坐标系``, the zone width from
+    ``几度分带``, or a ``.prj`` beside ``path``; never from the longitude.  ``zone_fix``: the fix named when
+    the zone is unknown (default: the boundary-point header's)."""
     if crs is not None:
         try:
             given = CRS.from_user_input(crs)
@@ -274,9 +285,10 @@ def _resolve_crs(path: Path, src: str, header: dict[str, str], east: np.ndarray,
         prj = _prj_crs(path)
         if prj is not None:
             return prj, f"{path.with_suffix('.prj').name} beside the file (no 带号 in the header)"
+        fix = zone_fix or f"add e.g. 带号=39 to the [{HEADER_SECTION}] header, put a .prj beside the file"
         raise BoundaryPointError(
-            f"{src}: no 带号 (zone) in [{HEADER_SECTION}] and the eastings carry no zone prefix, so the zone is "
-            f"unknown (never guessed from the longitude); add e.g. 带号=39 to the header, put a .prj beside the file, "
+            f"{src}: no 带号 (zone) is given and the eastings carry no zone prefix, so the zone is "
+            f"unknown (never guessed from the longitude); {fix}, "
             f"or pass --crs EPSG:4548 (CGCS2000 3-degree GK zone 39 without prefix) / EPSG:4549 (zone 40)")
     if zone not in zones:
         raise BoundaryPointError(f"{src}: 带号={zone} is not a {width}-degree Gauss-Krüger zone of China "
@@ -293,8 +305,19 @@ def _resolve_crs(path: Path, src: str, header: dict[str, str], east: np.ndarray,
 
 def _ring_geoms(parcel: _Parcel, kind: str, east: np.ndarray, north: np.ndarray, label: str,
                 notes: list[Note], number: int):
+    return parcel_geometry([p[1] for p in parcel.points], east, north, kind, label, notes, number)
+
+
+def parcel_geometry(ring_ids: list[str], east: np.ndarray, north: np.ndarray, kind: str, label: str,
+                    notes: list[Note], number: int):
+    """One parcel's geometry from its points in file order (``ring_ids``: the 圈号 of each point).
+
+    面 (polygon): rings are closed when open (noted), rings of fewer than 3 distinct points are dropped
+    (noted); ring 1 (the first listed) is the outer boundary, a later ring inside it a hole, outside it a
+    further part.  线 / 点: lines or points.
+    """
     rings: dict[str, list[tuple[float, float]]] = {}
-    for (_, ring, _, _), e, n in zip(parcel.points, east, north):
+    for ring, e, n in zip(ring_ids, east, north):
         rings.setdefault(ring, []).append((float(e), float(n)))
     if kind in ("点", "point"):
         pts = [Point(c) for r in rings.values() for c in r]
@@ -348,7 +371,7 @@ def load_boundary_points(path: str | Path, encoding: str | None = None, *, crs: 
     except OSError as exc:
         raise BoundaryPointError(f"{src}: cannot read the file ({exc.strerror or exc}); check the path") from None
     try:
-        text, enc, enc_source = _decode(raw, encoding)
+        text, enc, enc_source = decode_text(raw, encoding)
     except (UnicodeDecodeError, LookupError) as exc:
         raise BoundaryPointError(f"{src}: cannot decode with encoding {encoding!r} ({exc}); try --encoding gbk "
                                  f"or --encoding utf-8") from None
@@ -357,7 +380,7 @@ def load_boundary_points(path: str | Path, encoding: str | None = None, *, crs: 
     if swapped:
         notes.append(Note("axes_swapped", "X holds the eastings and Y the northings (the format has X = northing): "
                                           "read with the axes exchanged"))
-    crs_obj, crs_source = _resolve_crs(path, src, header, east, north, crs, notes)
+    crs_obj, crs_source = resolve_crs(path, src, header, east, north, crs, notes)
 
     rows: list[dict[str, Any]] = []
     geoms = []

@@ -49,6 +49,7 @@ from spatial.errors import BoundaryPointError, InputError
 from spatial.geo.area import area_m2
 from spatial.geo.crs import CGCS2000, detect_gk_crs, looks_swapped_gk, to_workspace_crs
 from spatial.sources.boundary_points import load_boundary_points
+from spatial.sources.coordinate_table import TABLE_DRIVER, is_coordinate_table, load_coordinate_table
 from spatial.sources.names import LazyLabels, feature_numbers
 
 CRS_FIX = ("pass --crs EPSG:4490 (CGCS2000 geographic) or the Gauss-Krüger zone, e.g. --crs EPSG:4527 "
@@ -796,6 +797,10 @@ def read_layer(path: str | Path, layer: str | None = None, *, encoding: str | No
     src = str(path)
     if path.suffix.lower() == ".txt":
         return _read_boundary_points(path, src, encoding, crs, name_field)
+    if path.suffix.lower() in (".xlsx", ".xlsm", ".xls", ".csv"):
+        if is_coordinate_table(path, layer, encoding):
+            table = load_coordinate_table(path, layer, encoding=encoding, crs=crs)
+            return _parcels_result(table, path, src, crs, name_field, TABLE_DRIVER, table.sheet)
 
     source = _gdal_source(path)
     layers = _list_layers(source, src)
@@ -851,6 +856,13 @@ def _read_boundary_points(path: Path, src: str, encoding: str | None, crs: Any, 
     except (ValueError, LookupError) as exc:
         raise InputError(f"{src}: cannot be read as a boundary-point (界址点坐标) file ({exc}); check the file or "
                          f"pass --encoding / --crs") from None
+    return _parcels_result(bp, path, src, crs, name_field, "boundary-points (界址点坐标 txt)", None)
+
+
+def _parcels_result(bp: Any, path: Path, src: str, crs: Any, name_field: str | None, driver: str,
+                    layer: str | None) -> ReadResult:
+    """A ReadResult from parcels read from coordinates (boundary-point txt or coordinate table): their notes
+    as findings, a check that they fall in China, and the usual validation."""
     gdf = bp.gdf
     gdf.attrs["header"] = dict(bp.header)
     repairs: list[Finding] = []
@@ -871,6 +883,6 @@ def _read_boundary_points(path: Path, src: str, encoding: str | None, crs: Any, 
     good, bad = _validate(gdf, src, "Polygon" if polygonal else None, name_field, repairs, set_aside, warnings)
     if len(good) == 0:
         raise InputError(f"{src}: no parcel has a usable boundary; check the point lines")
-    return ReadResult(gdf=good, path=path, layer=None, driver="boundary-points (界址点坐标 txt)", encoding=bp.encoding,
+    return ReadResult(gdf=good, path=path, layer=layer, driver=driver, encoding=bp.encoding,
                       crs_source=bp.crs_source, repairs=repairs, set_aside=set_aside, warnings=warnings,
                       encoding_source=bp.encoding_source, layers=[], set_aside_features=bad)

@@ -37,6 +37,7 @@ class Workspace:
     settings: dict[str, Any]
     layers: dict[str, Layer] = field(default_factory=dict)
     projects: ReadResult | None = None
+    raw: dict[str, Any] = field(default_factory=dict)  # workspace.toml as parsed (layer versions, [balance] …)
 
     def __repr__(self) -> str:
         projects = f", {len(self.projects.gdf)} projects" if self.projects is not None else ""
@@ -108,7 +109,7 @@ def load_workspace(
     entries: dict[str, dict[str, Any]] = dict(data.get("layers", {}))
     for kind_id, file in (overrides or {}).items():
         entries[kind_id] = {"path": str(Path(file).resolve())}
-    ws = Workspace(path=base, catalog=catalog, settings=dict(data.get("workspace", {})))
+    ws = Workspace(path=base, catalog=catalog, settings=dict(data.get("workspace", {})), raw=data)
     for kind_id, entry in entries.items():
         kind = catalog.kind(kind_id)
         if progress:
