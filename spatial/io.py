@@ -430,7 +430,12 @@ def _geometry_bounds(gdf: gpd.GeoDataFrame) -> tuple[float, float, float, float]
     ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     if not ok.any():
         return None
-    b = shapely.total_bounds(geoms[ok])
+    # a feature with an infinite coordinate is set aside later: it must not hide the others' extent
+    per = shapely.bounds(geoms[ok])
+    per = per[np.isfinite(per).all(axis=1)]
+    if not len(per):
+        return None
+    b = (per[:, 0].min(), per[:, 1].min(), per[:, 2].max(), per[:, 3].max())
     if not np.all(np.isfinite(b)):
         return None
     return tuple(float(v) for v in b)  # type: ignore[return-value]
@@ -688,6 +693,48 @@ def _may_be_duplicates(geoms: np.ndarray) -> np.ndarray:
     return keys.duplicated(keep=False).to_numpy() | ~np.isfinite(b).all(axis=1)
 
 
+def _non_finite_vertices(geoms: np.ndarray, piece: int = 50_000) -> np.ndarray:
+    """How many x/y coordinates of each geometry are NaN or infinite (in pieces: a big layer's
+    coordinates are not copied all at once)."""
+    out = np.zeros(len(geoms), dtype=np.int64)
+    for start in range(0, len(geoms), piece):
+        coords, idx = shapely.get_coordinates(geoms[start:start + piece], return_index=True)
+        bad = ~np.isfinite(coords).all(axis=1)
+        if bad.any():
+            out[start:start + piece] = np.bincount(idx[bad], minlength=len(geoms[start:start + piece]))
+    return out
+
+
+def _without_repeats(geoms: np.ndarray) -> np.ndarray:
+    """``geoms`` with exactly repeated consecutive vertices removed; a geometry whose ring would fall
+    below 3 points is left as it is (step 4 repairs or sets it aside)."""
+    try:
+        return shapely.remove_repeated_points(geoms, 0.0)
+    except shapely.errors.GEOSException:
+        out = geoms.copy()
+        for k, g in enumerate(geoms):
+            try:
+                out[k] = shapely.remove_repeated_points(g, 0.0)
+            except shapely.errors.GEOSException:
+                pass
+        return out
+
+
+def _overlapping_parts(geom: Any) -> bool:
+    """Whether a MultiPolygon is invalid only because its (each valid) parts overlap."""
+    if shapely.get_type_id(geom) != 6:
+        return False
+    parts = shapely.get_parts(geom)
+    return bool(shapely.is_valid(parts).all())
+
+
+def _extent_m(geom: Any, crs: Any) -> float:
+    """Half the geodesic perimeter: the length of a polygon that encloses no area."""
+    from spatial.area import length_m
+
+    return float(length_m(gpd.GeoSeries([geom], crs=crs))[0]) / 2.0
+
+
 def _geodesic_m2(geoms: list[Any], crs: Any) -> np.ndarray:
     from spatial.area import area_m2
 
@@ -712,6 +759,17 @@ def _validate(gdf: gpd.GeoDataFrame, src: str, declared_type: str | None, name_f
                                  f"{src}: feature {labels.iloc[i]} has {what}; set aside (not used)",
                                  number=int(nums.iloc[i])))
     aside |= empty
+
+    # 1b. NaN / Inf coordinates: GEOS cannot compute with them and no repair can guess the true value
+    live_idx = np.flatnonzero(~aside)
+    non_finite = _non_finite_vertices(geoms[live_idx]) if len(live_idx) else np.zeros(0, dtype=np.int64)
+    for i, count in zip(live_idx[non_finite > 0], non_finite[non_finite > 0]):
+        aside[i] = True
+        set_aside.append(Finding(src, labels.iloc[i], "non_finite_coordinates",
+                                 f"{src}: feature {labels.iloc[i]} has {int(count)} coordinate(s) that are NaN or "
+                                 f"infinite (not a number); set aside — correct those vertices in the source "
+                                 f"(re-digitise or re-export the feature)",
+                                 number=int(nums.iloc[i]), details={"count": int(count)}))
 
     # 2. Z / M values
     live = ~aside
@@ -772,13 +830,40 @@ def _validate(gdf: gpd.GeoDataFrame, src: str, declared_type: str | None, name_f
                                 + f"; e.g. {', '.join(examples)} — check the layer (split it by type if needed)",
                                 details={str(k): int(v) for k, v in present.items()}))
 
+    # 3b. repeated consecutive vertices: valid for GEOS but digitising noise; removed and counted
+    live_idx = np.flatnonzero(~aside & np.isin(fam, [_POLY, _LINE]))
+    if len(live_idx):
+        cleaned = _without_repeats(geoms[live_idx])
+        removed = shapely.get_num_coordinates(geoms[live_idx]) - shapely.get_num_coordinates(cleaned)
+        hit = np.flatnonzero(removed > 0)
+        before = _geodesic_m2(list(geoms[live_idx[hit]]), crs)
+        after = _geodesic_m2(list(cleaned[hit]), crs)
+        for j, k in enumerate(hit):
+            i = live_idx[k]
+            geoms[i] = cleaned[k]
+            repairs.append(Finding(src, labels.iloc[i], "duplicate_vertices",
+                                   f"{src}: feature {labels.iloc[i]} repeats {int(removed[k])} vertex(es) right after "
+                                   f"themselves; removed (the shape is unchanged: geodesic area {before[j]:,.2f} m² "
+                                   f"before, {after[j]:,.2f} m² after)",
+                                   number=int(nums.iloc[i]), area_before_m2=float(before[j]),
+                                   area_after_m2=float(after[j]), details={"removed": int(removed[k])}))
+
     # 4. invalid geometries
     live_idx = np.flatnonzero(~aside)
     invalid_idx = live_idx[~_parallel(shapely.is_valid, geoms[live_idx])] if len(live_idx) else live_idx
     if len(invalid_idx):
         before_geoms = list(geoms[invalid_idx])
         reasons = shapely.is_valid_reason(geoms[invalid_idx])
-        fixed = shapely.make_valid(geoms[invalid_idx])
+        # polygons: 'structure' unions the shells (overlapping parts count once, as drawn) and subtracts the
+        # holes; the default 'linework' would cut an overlap out as a hole
+        poly_sel = fam[invalid_idx] == _POLY
+        fixed = np.empty(len(invalid_idx), dtype=object)
+        if poly_sel.any():
+            fixed[poly_sel] = shapely.make_valid(geoms[invalid_idx[poly_sel]], method="structure",
+                                                 keep_collapsed=False)
+        if (~poly_sel).any():
+            fixed[~poly_sel] = shapely.make_valid(geoms[invalid_idx[~poly_sel]])
+        overlap = [_overlapping_parts(g) for g in before_geoms]
         kept = [_keep_family(g, fam[i]) for g, i in zip(fixed, invalid_idx)]
         before = _geodesic_m2(before_geoms, crs)
         after = _geodesic_m2([k if k is not None else shapely.Polygon() for k in kept], crs)
@@ -786,19 +871,26 @@ def _validate(gdf: gpd.GeoDataFrame, src: str, declared_type: str | None, name_f
             label = labels.iloc[i]
             if kept[j] is None:
                 aside[i] = True
+                what = (f"encloses no area (a sliver {_extent_m(before_geoms[j], crs):,.1f} m long); set aside — "
+                        f"redraw it as a polygon, or deliver it in a line layer if it is a line"
+                        if fam[i] == _POLY else f"has no usable {fam[i]} left after repair; set aside")
                 set_aside.append(Finding(src, label, "collapsed",
-                                         f"{src}: feature {label} is invalid ({reasons[j]}) and has no usable "
-                                         f"{fam[i]} left after repair (it collapses to "
-                                         f"{fixed[j].geom_type}); set aside — area before {before[j]:,.2f} m²",
+                                         f"{src}: feature {label} is invalid ({reasons[j]}) and {what} — area before "
+                                         f"{before[j]:,.2f} m²",
                                          number=int(nums.iloc[i]), reason=str(reasons[j]),
                                          area_before_m2=float(before[j]), area_after_m2=0.0))
                 continue
             geoms[i] = kept[j]
             area_text = (f"; geodesic area {before[j]:,.2f} m² before, {after[j]:,.2f} m² after"
                          if fam[i] == _POLY else "")
-            repairs.append(Finding(src, label, "repaired",
-                                   f"{src}: feature {label} was invalid ({reasons[j]}); repaired with make_valid into "
-                                   f"a {kept[j].geom_type}{area_text}",
+            msg = (f"{src}: feature {label} was invalid ({reasons[j]}); repaired with make_valid into "
+                   f"a {kept[j].geom_type}{area_text}")
+            if overlap[j]:
+                msg = (f"{src}: feature {label} has parts that overlap ({reasons[j]}); merged into their union, a "
+                       f"{kept[j].geom_type}, so the overlap counts once — geodesic area {before[j]:,.2f} m² "
+                       f"(sum of the parts) before, {after[j]:,.2f} m² after; if the parts are separate parcels, "
+                       f"deliver them as separate features")
+            repairs.append(Finding(src, label, "overlapping_parts" if overlap[j] else "repaired", msg,
                                    number=int(nums.iloc[i]), reason=str(reasons[j]),
                                    area_before_m2=float(before[j]) if fam[i] == _POLY else None,
                                    area_after_m2=float(after[j]) if fam[i] == _POLY else None))

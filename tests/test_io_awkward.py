@@ -1,0 +1,98 @@
+"""Awkward geometry and awkward files (issue 12): right answers, findings with numbers, clear InputErrors."""
+
+from __future__ import annotations
+
+import math
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from pyproj import Geod
+from shapely.geometry import MultiPolygon, Polygon, box
+from shapely.geometry.polygon import orient
+
+from spatial.io import InputError, read_layer
+
+from factories import lonlat_square, write_gpkg
+
+pytestmark = pytest.mark.filterwarnings("ignore:'crs' was not provided", "ignore::RuntimeWarning")
+
+GRS80 = Geod(ellps="GRS80")
+
+
+def geod_m2(geom) -> float:
+    """Geodesic area on GRS80 straight from pyproj (edges as geodesics, as spatial.area's geodesic method)."""
+    return sum(abs(GRS80.geometry_area_perimeter(orient(p, 1.0))[0]) for p in shapely.get_parts(geom))
+
+
+# --- 1. overlapping parts ---------------------------------------------------------------------------------
+
+def test_overlapping_multipolygon_parts_become_their_union(tmp_path):
+    a = box(118.40, 28.90, 118.41, 28.91)
+    b = box(118.405, 28.905, 118.415, 28.915)        # a quarter of each square is shared
+    multi = MultiPolygon([a, b])
+    assert not multi.is_valid
+    gdf = gpd.GeoDataFrame({"name": ["单块", "重叠两块"]}, geometry=[lonlat_square(118.45, 28.95), multi], crs=4490)
+    result = read_layer(write_gpkg(tmp_path / "overlap.gpkg", {"parcels": gdf}))
+
+    (rep,) = result.repairs
+    assert rep.kind == "overlapping_parts" and rep.number == 2 and rep.feature == "#2 重叠两块"
+    assert "overlap" in rep.message and "union" in rep.message and "overlap.gpkg" in rep.message
+    union = shapely.union(a, b)
+    assert rep.area_before_m2 == pytest.approx(geod_m2(a) + geod_m2(b), rel=1e-6)   # sum of the parts
+    assert rep.area_after_m2 == pytest.approx(geod_m2(union), rel=1e-6)
+    got = result.gdf.geometry.iloc[1]
+    assert got.is_valid and got.geom_type == "Polygon" and not got.interiors       # no hole cut in the overlap
+    from spatial.area import area_m2
+    assert area_m2(result.gdf, "geodesic")[1] == pytest.approx(geod_m2(union), rel=1e-6)
+    # the overlap is a quarter of a square: the union is 7/8 of the sum, not 6/8 as make_valid's default gives
+    assert rep.area_after_m2 / rep.area_before_m2 == pytest.approx(0.875, rel=1e-3)
+
+
+# --- 2. NaN / Inf coordinates -----------------------------------------------------------------------------
+
+def test_nan_and_inf_coordinates_are_set_aside_by_name(tmp_path):
+    good = lonlat_square(118.40, 28.90)
+    with np.errstate(invalid="ignore"):
+        nan = Polygon([(118.42, 28.90), (118.43, np.nan), (118.43, 28.91), (118.42, 28.90)])
+        inf = Polygon([(118.44, 28.90), (np.inf, 28.90), (118.45, 28.91), (118.44, 28.90)])
+    gdf = gpd.GeoDataFrame({"name": ["好地块", "坏NaN地块", "坏Inf地块"]}, geometry=[good, nan, inf], crs=4490)
+    path = write_gpkg(tmp_path / "nan.gpkg", {"parcels": gdf})
+    result = read_layer(path)
+    assert list(result.gdf["name"]) == ["好地块"]
+    nan_f, inf_f = result.set_aside
+    assert (nan_f.kind, nan_f.number, nan_f.feature) == ("non_finite_coordinates", 2, "#2 坏NaN地块")
+    assert (inf_f.kind, inf_f.number, inf_f.feature) == ("non_finite_coordinates", 3, "#3 坏Inf地块")
+    assert nan_f.details["count"] == 1 and str(path) in nan_f.message and "NaN" in nan_f.message
+    assert list(result.set_aside_features["name"]) == ["坏NaN地块", "坏Inf地块"]
+    assert result.gdf.crs.to_epsg() == 4490
+
+
+def test_only_nan_features_is_an_input_error(tmp_path):
+    with np.errstate(invalid="ignore"):
+        nan = Polygon([(118.42, 28.90), (118.43, np.nan), (118.43, 28.91), (118.42, 28.90)])
+    path = write_gpkg(tmp_path / "allnan.gpkg", {"p": gpd.GeoDataFrame({"name": ["甲"]}, geometry=[nan], crs=4490)})
+    with pytest.raises(InputError, match="allnan.gpkg.*NaN"):
+        read_layer(path)
+
+
+# --- 3. repeated vertices ---------------------------------------------------------------------------------
+
+def test_repeated_consecutive_vertices_are_removed_and_counted(tmp_path):
+    x, y, d = 118.40, 28.90, 0.01
+    ring = [(x, y), (x + d, y), (x + d, y), (x + d, y + d), (x, y + d), (x, y + d), (x, y + d), (x, y)]
+    line = shapely.LineString([(x, y), (x, y), (x + d, y + d)])
+    gdf = gpd.GeoDataFrame({"name": ["重复点地块", "干净地块"]}, geometry=[Polygon(ring), lonlat_square(118.5, 28.9)],
+                           crs=4490)
+    result = read_layer(write_gpkg(tmp_path / "dups.gpkg", {"parcels": gdf}))
+    (rep,) = result.repairs
+    assert rep.kind == "duplicate_vertices" and rep.feature == "#1 重复点地块" and rep.details["removed"] == 3
+    assert "3 vertex(es)" in rep.message
+    want = geod_m2(box(x, y, x + d, y + d))
+    assert rep.area_before_m2 == pytest.approx(want, rel=1e-9) and rep.area_after_m2 == pytest.approx(want, rel=1e-9)
+    assert shapely.get_num_coordinates(result.gdf.geometry.iloc[0]) == 5
+
+    lines = read_layer(write_gpkg(tmp_path / "line.gpkg",
+                                  {"l": gpd.GeoDataFrame({"name": ["线"]}, geometry=[line], crs=4490)}))
+    assert lines.repairs[0].details["removed"] == 1 and math.isclose(lines.repairs[0].area_after_m2, 0.0)
