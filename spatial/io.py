@@ -936,7 +936,49 @@ def _resolve_path(path: Path, src: str) -> Path:
         if ".shx" in missing:
             raise InputError(f"{src}: the .shx index beside the .shp is missing; copy all the parts of the shapefile "
                              f"(.shp, .shx, .dbf, .prj, .cpg)")
+        for part in (path, _sibling(path, ".shx"), _sibling(path, ".dbf")):
+            if part is not None:
+                _check_complete(part)
     return path
+
+
+_SHAPE_MAGIC = 9994  # file code opening every .shp and .shx (big-endian)
+
+
+def _expected_size(part: Path, head: bytes) -> int | None:
+    """The size a shapefile part announces in its header (None: nothing announced)."""
+    if part.suffix.lower() in (".shp", ".shx"):
+        if len(head) < 4 or struct.unpack(">i", head[:4])[0] != _SHAPE_MAGIC:
+            return -1
+        if len(head) < 28:
+            return 100  # cut inside the header itself
+        return max(100, struct.unpack(">i", head[24:28])[0] * 2)  # in 16-bit words
+    if len(head) < 12:
+        return -1
+    n_records, header_len, record_len = struct.unpack("<IHH", head[4:12])
+    return header_len + n_records * record_len  # the 0x1A end marker after the records is optional
+
+
+def _check_complete(part: Path) -> None:
+    """InputError when a shapefile part is cut short (an interrupted copy or export): GDAL would read the
+    missing features as NULL geometries or blank attributes without a word."""
+    try:
+        size = part.stat().st_size
+        with open(part, "rb") as fh:
+            head = fh.read(100)
+    except OSError as exc:
+        raise InputError(f"{part}: cannot be read ({exc.strerror or exc}); check the file's permissions") from None
+    expected = _expected_size(part, head)
+    fix = "copy it again from the source, or re-export the layer (all of .shp, .shx, .dbf, .prj, .cpg)"
+    if expected is None:
+        return
+    if expected < 0:
+        what = "is empty (0 bytes)" if size == 0 else f"does not start with a shapefile header ({size:,d} bytes)"
+        raise InputError(f"{part}: {what} — the file is damaged or not a shapefile part; {fix}")
+    if size < expected:
+        raise InputError(f"{part}: the file is incomplete: its header announces {expected:,d} bytes but it holds only "
+                         f"{size:,d} ({size / expected:.0%}) — cut short by an interrupted copy, download or "
+                         f"export; {fix}")
 
 
 # formats whose text is UTF-8 by definition: encoding= does not apply

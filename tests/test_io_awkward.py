@@ -14,7 +14,7 @@ from shapely.geometry.polygon import orient
 
 from spatial.io import InputError, read_layer
 
-from factories import lonlat_square, write_gpkg
+from factories import demo_layer, lonlat_square, write_gpkg, write_shapefile
 
 pytestmark = pytest.mark.filterwarnings("ignore:'crs' was not provided", "ignore::RuntimeWarning")
 
@@ -96,3 +96,20 @@ def test_repeated_consecutive_vertices_are_removed_and_counted(tmp_path):
     lines = read_layer(write_gpkg(tmp_path / "line.gpkg",
                                   {"l": gpd.GeoDataFrame({"name": ["线"]}, geometry=[line], crs=4490)}))
     assert lines.repairs[0].details["removed"] == 1 and math.isclose(lines.repairs[0].area_after_m2, 0.0)
+
+
+# --- 6. truncated shapefile -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("part", [".shp", ".shx", ".dbf"])
+def test_truncated_shapefile_part_is_named_with_the_fix(tmp_path, part):
+    shp = write_shapefile(tmp_path / "红线.shp", demo_layer(n=3))
+    target = shp.with_suffix(part)
+    data = target.read_bytes()
+    target.write_bytes(data[:len(data) // 2])
+    with pytest.raises(InputError) as exc:
+        read_layer(shp)
+    msg = str(exc.value)
+    assert msg.startswith(str(target)) and "incomplete" in msg and f"holds only {len(data) // 2:,d}" in msg
+    announced = len(data) - (part == ".dbf")  # the .dbf's closing 0x1A marker is not announced
+    assert f"announces {announced:,d} bytes" in msg
+    assert "copy it again" in msg and "re-export" in msg and "NULL" not in msg
