@@ -167,6 +167,25 @@ def looks_swapped_gk(bounds: Sequence[float] | gpd.GeoSeries | gpd.GeoDataFrame)
     return detect_gk_crs((miny, minx, maxy, maxx))
 
 
+# longitude / latitude box holding China (with its seas), for telling swapped axes apart
+CHINA_LONLAT = (70.0, 0.0, 140.0, 56.0)
+
+
+def looks_swapped_lonlat(bounds: Sequence[float] | gpd.GeoSeries | gpd.GeoDataFrame) -> bool:
+    """Whether degree coordinates are (latitude, longitude) instead of (longitude, latitude) in China.
+
+    True when the bounds with x and y exchanged lie in China's box and as given they do not: e.g.
+    [28.9, 118.5] for Changshan, which some tools write into GeoJSON (RFC 7946 says longitude first).
+    """
+    minx, miny, maxx, maxy = _bounds_tuple(bounds)
+    lon0, lat0, lon1, lat1 = CHINA_LONLAT
+
+    def in_china(x0: float, y0: float, x1: float, y1: float) -> bool:
+        return lon0 <= x0 <= x1 <= lon1 and lat0 <= y0 <= y1 <= lat1
+
+    return in_china(miny, minx, maxy, maxx) and not in_china(minx, miny, maxx, maxy)
+
+
 def _centre_lon(geoms: gpd.GeoSeries | gpd.GeoDataFrame | Sequence[float]) -> float:
     if isinstance(geoms, (gpd.GeoSeries, gpd.GeoDataFrame)):
         if geoms.crs is None:

@@ -45,7 +45,7 @@ import pyogrio
 import shapely
 from pyproj import CRS, Transformer
 
-from spatial.crs import CGCS2000, detect_gk_crs, looks_swapped_gk, to_cgcs2000
+from spatial.crs import CGCS2000, detect_gk_crs, looks_swapped_gk, looks_swapped_lonlat, to_cgcs2000
 
 NAME_FIELDS = ("XMMC", "项目名称", "HXMC", "MC", "NAME", "name", "名称", "DKMC", "地块名称")
 
@@ -471,6 +471,9 @@ def _no_crs_error(src: str, b: tuple[float, float, float, float] | None) -> Inpu
             hint = (f" The coordinates ({_fmt_bounds(b)}) look like Gauss-Krüger with x and y exchanged (x = northing, "
                     f"y = easting with zone prefix, as surveyors write X/Y): swap the columns, then the zone prefix "
                     f"proves EPSG:{swapped}.")
+        elif looks_swapped_lonlat(b):
+            hint = (f" The coordinates ({_fmt_bounds(b)}) look like latitude, longitude (axes swapped): swap the axes "
+                    f"so that x is the longitude, then pass --crs EPSG:4490.")
         elif _lonlat_plausible(b):
             hint = (f" The coordinates ({_fmt_bounds(b)}) look like longitude/latitude: CGCS2000 (EPSG:4490) or "
                     f"WGS84 (EPSG:4326) — make sure they are not GCJ-02 web-map (Gaode/AMap) coordinates.")
@@ -482,6 +485,14 @@ def _no_crs_error(src: str, b: tuple[float, float, float, float] | None) -> Inpu
             hint = f" Coordinates: {_fmt_bounds(b)}."
     return InputError(f"{src}: has no coordinate reference system (no .prj / CRS) and it cannot be proved from the "
                       f"coordinates; {CRS_FIX}.{hint}")
+
+
+def _swapped_lonlat_error(src: str, b: tuple[float, float, float, float], said: str) -> InputError:
+    return InputError(f"{src}: {said}the coordinates ({_fmt_bounds(b)}) are latitude, longitude — the file writes "
+                      f"[lat, lon] where x must be the longitude (GeoJSON and KML put longitude first): with the axes "
+                      f"swapped they lie in China (longitude {b[1]:.4f} … {b[3]:.4f} °E, latitude {b[0]:.4f} … "
+                      f"{b[2]:.4f} °N). Fix: swap the axes — re-export with longitude as x, or in QGIS run "
+                      f"'Swap X and Y coordinates' (native:swapxy) and save again")
 
 
 def _zone_prefix_wins(gdf: gpd.GeoDataFrame, proved: int, file_crs: CRS, finding: Finding,
@@ -502,6 +513,8 @@ def _resolve_crs(gdf: gpd.GeoDataFrame, src: str, crs: Any, driver: str, path: P
         except Exception:  # noqa: BLE001
             raise InputError(f"{src}: crs={crs!r} is not a coordinate reference system pyproj knows; use an EPSG code "
                              f"such as EPSG:4490 (CGCS2000 geographic) or EPSG:4527 (GK zone 39 with prefix)") from None
+        if b is not None and given.is_geographic and looks_swapped_lonlat(b):
+            raise _swapped_lonlat_error(src, b, f"crs={crs} is longitude/latitude, but ")
         if b is not None and given.is_geographic and not _lonlat_plausible(b):
             proved = detect_gk_crs(b)
             extra = f"; the zone prefix proves EPSG:{proved}: pass --crs EPSG:{proved}" if proved else f"; {CRS_FIX}"
@@ -535,6 +548,8 @@ def _resolve_crs(gdf: gpd.GeoDataFrame, src: str, crs: Any, driver: str, path: P
             source = "file (GeoJSON without a crs member: WGS84 longitude/latitude, RFC 7946)"
         if b is None:
             return gdf, source
+        if file_crs.is_geographic and looks_swapped_lonlat(b):
+            raise _swapped_lonlat_error(src, b, f"the file says {_crs_label(file_crs)} (longitude/latitude), but ")
         if file_crs.is_geographic and not _lonlat_plausible(b):
             proved = detect_gk_crs(b)
             if proved is None:

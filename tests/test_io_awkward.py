@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import geopandas as gpd
@@ -113,3 +114,36 @@ def test_truncated_shapefile_part_is_named_with_the_fix(tmp_path, part):
     announced = len(data) - (part == ".dbf")  # the .dbf's closing 0x1A marker is not announced
     assert f"announces {announced:,d} bytes" in msg
     assert "copy it again" in msg and "re-export" in msg and "NULL" not in msg
+
+
+# --- 7. latitude/longitude written the wrong way round ----------------------------------------------------
+
+def _swapped_geojson(path, coords):
+    fc = {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"name": "常山地块"},
+                                                     "geometry": {"type": "Polygon", "coordinates": [coords]}}]}
+    path.write_text(json.dumps(fc, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def test_lat_lon_swapped_geojson_is_explained_with_the_fix(tmp_path):
+    ring = [[28.90, 118.50], [28.90, 118.51], [28.91, 118.51], [28.91, 118.50], [28.90, 118.50]]  # [lat, lon]
+    path = _swapped_geojson(tmp_path / "swapped.geojson", ring)
+    with pytest.raises(InputError) as exc:
+        read_layer(path)
+    msg = str(exc.value)
+    assert msg.startswith(str(path)) and "latitude, longitude" in msg and "[lat, lon]" in msg
+    assert "swap the axes" in msg and "longitude 118.5000 … 118.5100 °E" in msg
+    assert "--crs EPSG:4527" not in msg                     # not the circular 'pass a CRS' advice
+    with pytest.raises(InputError, match="crs=EPSG:4490 is longitude/latitude, but .*swap the axes"):
+        read_layer(path, crs="EPSG:4490")
+    # the same coordinates the right way round read fine
+    fixed = _swapped_geojson(tmp_path / "fixed.geojson", [[lon, lat] for lat, lon in ring])
+    assert read_layer(fixed).gdf.total_bounds[0] == pytest.approx(118.50)
+
+
+def test_lat_lon_swap_detection():
+    from spatial.crs import looks_swapped_lonlat
+    assert looks_swapped_lonlat((28.90, 118.40, 29.10, 118.70))      # Changshan as [lat, lon]
+    assert not looks_swapped_lonlat((118.40, 28.90, 118.70, 29.10))  # as it should be
+    assert looks_swapped_lonlat((40.0, 80.0, 41.0, 81.0))            # Xinjiang: as given a point in the Arctic
+    assert not looks_swapped_lonlat((39_500_000, 3_200_000, 39_510_000, 3_210_000))
