@@ -327,6 +327,23 @@ def _detect_dbf_encoding(ldid: int, values: list[bytes]) -> tuple[str | None, st
     return "GB18030", f"not UTF-8 and the .dbf language-driver byte {what}: GB18030 (the GBK superset) assumed"
 
 
+# .cpg values that name no encoding, only "the writer's local code page" (CP936/GBK on Chinese Windows)
+_LEGACY_CPG = {"", "ANSI", "OEM", "SYSTEM", "DEFAULT", "ACP", "OEMCP", "LOCAL"}
+
+
+def _legacy_cpg_encoding(cpg_text: str, ldid: int, values: list[bytes], src: str
+                         ) -> tuple[str | None, str | None, str, list[str]]:
+    """A .cpg naming no encoding: detected from the bytes as without a .cpg, and said so."""
+    shown = repr(cpg_text) if cpg_text else "nothing (empty)"
+    enc, how = _detect_dbf_encoding(ldid, values)
+    read_as = f"read as {enc} ({how})" if enc else f"all text is ASCII, so nothing depends on it"
+    msg = (f"{src}: the .cpg says {shown}, the writer's legacy local code page, not a named encoding; attributes "
+           f"{read_as}; if names look garbled pass --encoding (e.g. gbk), and write the real encoding (e.g. GBK) "
+           f"into the .cpg")
+    source = f"detected, .cpg ({cpg_text or 'empty'}) names no encoding: {how}"
+    return enc, enc or "ASCII", source, [msg]
+
+
 def _shapefile_encoding(path: Path, layer: str, forced: str | None, src: str
                         ) -> tuple[str | None, str | None, str, list[str]]:
     """(encoding to pass to pyogrio or None for GDAL's own, encoding label, how it was found, warnings)."""
@@ -343,6 +360,8 @@ def _shapefile_encoding(path: Path, layer: str, forced: str | None, src: str
     if dbf is None:
         return None, None, "no .dbf: no attributes", []
     ldid, values = _dbf_text(dbf)
+    if cpg_bytes is not None and (cpg_text or "").upper() in _LEGACY_CPG:
+        return _legacy_cpg_encoding(cpg_text or "", ldid, values, src)
     if cpg_text:
         codec = _python_codec(cpg_text)
         if codec is None:

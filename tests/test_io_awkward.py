@@ -15,7 +15,7 @@ from shapely.geometry.polygon import orient
 
 from spatial.io import InputError, read_layer
 
-from factories import demo_layer, lonlat_square, write_gpkg, write_shapefile
+from factories import NAMES, demo_layer, lonlat_square, write_gpkg, write_shapefile
 
 pytestmark = pytest.mark.filterwarnings("ignore:'crs' was not provided", "ignore::RuntimeWarning")
 
@@ -147,3 +147,19 @@ def test_lat_lon_swap_detection():
     assert not looks_swapped_lonlat((118.40, 28.90, 118.70, 29.10))  # as it should be
     assert looks_swapped_lonlat((40.0, 80.0, 41.0, 81.0))            # Xinjiang: as given a point in the Arctic
     assert not looks_swapped_lonlat((39_500_000, 3_200_000, 39_510_000, 3_210_000))
+
+
+# --- 9. .cpg naming no encoding ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("cpg", ["ANSI", "OEM", "SYSTEM", "", "ansi\r\n"])
+def test_legacy_cpg_means_detect_the_local_code_page(tmp_path, cpg):
+    shp = tmp_path / "县界.shp"
+    demo_layer(n=3).to_file(shp, encoding="gbk")
+    shp.with_suffix(".cpg").write_bytes(cpg.encode("ascii"))
+    assert shp.with_suffix(".dbf").read_bytes().find(NAMES[0].encode("gbk")) > 0   # really GBK bytes
+    result = read_layer(shp)
+    assert list(result.gdf["name"]) == NAMES
+    assert result.encoding == "GB18030" and "names no encoding" in result.encoding_source
+    (w,) = [f for f in result.warnings if f.kind == "encoding"]
+    assert "legacy local code page" in w.message and "GB18030" in w.message and str(shp) in w.message
+    assert repr(cpg.strip()) in w.message or (not cpg and "nothing (empty)" in w.message)
