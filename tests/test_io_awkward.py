@@ -163,3 +163,53 @@ def test_legacy_cpg_means_detect_the_local_code_page(tmp_path, cpg):
     (w,) = [f for f in result.warnings if f.kind == "encoding"]
     assert "legacy local code page" in w.message and "GB18030" in w.message and str(shp) in w.message
     assert repr(cpg.strip()) in w.message or (not cpg and "nothing (empty)" in w.message)
+
+
+# --- 8. workspace.toml ------------------------------------------------------------------------------------
+
+def _workspace(folder, layer_path="red.gpkg", extra_settings=""):
+    folder.mkdir(parents=True, exist_ok=True)
+    write_gpkg(folder / "red.gpkg", {"ecological_redline": demo_layer()})
+    (folder / "workspace.toml").write_text(
+        f'[workspace]\nname_zh = "测试"\n{extra_settings}\n[layers.ecological_redline]\npath = "{layer_path}"\n'
+        f'layer = "ecological_redline"\n', encoding="utf-8")
+    return folder
+
+
+def test_workspace_toml_syntax_error_names_file_and_line(tmp_path):
+    from spatial.workspace import load_workspace
+    ws = _workspace(tmp_path / "ws")
+    toml = ws / "workspace.toml"
+    toml.write_text('[workspace]\nname_zh = "测试"\nterrain_class = mountain\n', encoding="utf-8")
+    with pytest.raises(InputError) as exc:
+        load_workspace(ws)
+    msg = str(exc.value)
+    assert msg.startswith(str(toml)) and "not valid TOML" in msg and "line 3" in msg
+
+
+def test_workspace_missing_layer_file_names_path_and_fix(tmp_path):
+    from spatial.workspace import load_workspace
+    ws = _workspace(tmp_path / "ws", layer_path="STBHHX.shp")
+    with pytest.raises(InputError) as exc:
+        load_workspace(ws)
+    msg = str(exc.value)
+    assert "[layers.ecological_redline]" in msg and str(ws / "STBHHX.shp") in msg and "does not exist" in msg
+    assert "correct the path in workspace.toml" in msg
+
+
+@pytest.mark.parametrize("how", ["relative", "absolute"])
+def test_layer_outside_the_workspace_only_when_allowed(tmp_path, how):
+    from spatial.workspace import load_workspace
+    write_gpkg(tmp_path / "shared.gpkg", {"ecological_redline": demo_layer()})
+    ref = "../shared.gpkg" if how == "relative" else str(tmp_path / "shared.gpkg")
+    ws = _workspace(tmp_path / "ws", layer_path=ref)
+    with pytest.raises(InputError, match="lies outside the workspace folder.*allow_outside = true"):
+        load_workspace(ws)
+    for loaded in (load_workspace(ws, allow_outside=True),
+                   load_workspace(_workspace(tmp_path / "ws2", ref, "allow_outside = true"))):
+        (w,) = [f for f in loaded.layer("ecological_redline").read.warnings if f.kind == "outside_workspace"]
+        assert "outside the workspace folder" in w.message and "shared.gpkg" in w.message
+        assert ("ecological_redline", w) in loaded.findings()      # listed for the audit record
+        assert len(loaded.layer("ecological_redline").gdf) == 3
+    inside = load_workspace(_workspace(tmp_path / "ws3"))
+    assert not [f for _, f in inside.findings() if f.kind == "outside_workspace"]
