@@ -353,33 +353,27 @@ def _feature_numbers(gdf: gpd.GeoDataFrame) -> np.ndarray:
 
 
 def _type_lookup(catalog: Catalog) -> dict[str, str]:
-    lookup: dict[str, str] = {}
-    for tid, names in catalog.project_types.items():
-        lookup[tid.lower()] = tid
-        for key in ("name_zh", "name_en"):
-            if names.get(key):
-                lookup[str(names[key]).strip().lower()] = tid
-    return lookup
+    return catalog._project_type_keys  # ids, names and aliases_zh: see Catalog.project_type_id
 
 
 def _project_types(projects: gpd.GeoDataFrame, names: pd.Series, numbers: np.ndarray, project_type: str | None,
                    catalog: Catalog) -> np.ndarray:
-    lookup = _type_lookup(catalog)
-    valid = ", ".join(f"{tid} ({v.get('name_zh', '')})" for tid, v in catalog.project_types.items())
+    valid = catalog.project_type_choices()
     if project_type is not None:
-        tid = lookup.get(str(project_type).strip().lower())
+        tid = catalog.project_type_id(project_type)
         if tid is None:
             raise InputError(f"unknown project type {project_type!r}; valid types: {valid}")
         return np.full(len(projects), tid, dtype=object)
-    if "project_type" not in projects.columns:
-        raise InputError("the projects have no 'project_type' column; add one or pass a type "
-                         f"(--type TYPE / project_type=...). Valid types: {valid}")
+    column = catalog.project_type_column(c for c in projects.columns if c != projects.geometry.name)
+    if column is None:
+        raise InputError(f"the projects have no project type column ({', '.join(catalog.project_type_columns)}); "
+                         f"add one or pass a type (--type TYPE / project_type=...). Valid types: {valid}")
     out = np.empty(len(projects), dtype=object)
-    for i, (raw, name) in enumerate(zip(projects["project_type"], names)):
-        tid = None if pd.isna(raw) else lookup.get(str(raw).strip().lower())
+    for i, (raw, name) in enumerate(zip(projects[column], names)):
+        tid = None if pd.isna(raw) else catalog.project_type_id(raw)
         if tid is None:
             shown = "empty" if pd.isna(raw) or not str(raw).strip() else repr(str(raw))
-            raise InputError(f"project #{numbers[i]} {name!r}: project_type is {shown}; use one of: {valid} "
+            raise InputError(f"project #{numbers[i]} {name!r}: {column} is {shown}; use one of: {valid} "
                              "(or pass --type TYPE for all projects)")
         out[i] = tid
     return out

@@ -113,7 +113,7 @@ def register(app: typer.Typer) -> None:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         from spatial.catalog import load_catalog
-        from spatial.check import _to_cgcs2000, _type_lookup, check, write_check_outputs
+        from spatial.check import _to_cgcs2000, check, write_check_outputs
         from spatial.cli import check_area_method, console, err_console, fail, open_workspace
         from spatial.io import InputError, read_layer
         from spatial.workspace import DEMO_WORKSPACE, Layer
@@ -126,9 +126,9 @@ def register(app: typer.Typer) -> None:
             fail(f"--width must be a positive number of metres, not {width}")
 
         base_catalog = load_catalog()
-        if project_type is not None and str(project_type).strip().lower() not in _type_lookup(base_catalog):
+        if project_type is not None and base_catalog.project_type_id(project_type) is None:
             fail(f"--type {project_type!r} is not a project type of the catalogue; use one of: "
-                 + ", ".join(f"{t} ({v.get('name_zh', '')})" for t, v in base_catalog.project_types.items()))
+                 + base_catalog.project_type_choices())
         extra = _parse_layer_opts(layer or [], base_catalog)
 
         # projects first: a bad projects file fails before the layers are read

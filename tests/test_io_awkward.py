@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 
 import geopandas as gpd
 import numpy as np
@@ -213,3 +214,70 @@ def test_layer_outside_the_workspace_only_when_allowed(tmp_path, how):
         assert len(loaded.layer("ecological_redline").gdf) == 3
     inside = load_workspace(_workspace(tmp_path / "ws3"))
     assert not [f for _, f in inside.findings() if f.kind == "outside_workspace"]
+
+
+# --- 10. project type from attributes ---------------------------------------------------------------------
+
+def test_catalog_resolves_ids_names_and_short_labels():
+    from spatial.catalog import load_catalog
+    cat = load_catalog()
+    for text, tid in [("energy", "energy"), ("能源", "energy"), ("能源（风电、光伏等）", "energy"), ("光伏", "energy"),
+                      (" Energy ", "energy"), ("Energy (wind, solar)", "energy"), ("道路", "linear_infrastructure"),
+                      ("linear infrastructure", "linear_infrastructure"), ("工业项目", "industrial"), ("水利", "water_works")]:
+        assert cat.project_type_id(text) == tid, text
+    assert cat.project_type_id("火箭发射") is None and cat.project_type_id(None) is None
+    assert cat.project_type_column(["XMMC", "xmlx", "geometry"]) == "xmlx"
+    assert cat.project_type_column(["project_ty"]) == "project_ty"
+    assert "能源" in cat.project_type_choices()
+
+
+def _red_and_projects(tmp_path, column, values):
+    red = gpd.GeoDataFrame({"name": ["红线"]}, geometry=[box(118.40, 28.90, 118.50, 29.00)], crs=4490)
+    sites = [box(118.41 + 0.02 * i, 28.91, 118.415 + 0.02 * i, 28.915) for i in range(len(values))]
+    projects = gpd.GeoDataFrame({"XMMC": [f"项目{i + 1}" for i in range(len(values))], column: values},
+                                geometry=sites, crs=4490)
+    return red, projects
+
+
+@pytest.mark.parametrize("column", ["project_type", "XMLX", "项目类型", "XMLB"])
+def test_project_type_column_aliases_and_chinese_values(tmp_path, column):
+    from spatial.check import check
+    red, projects = _red_and_projects(tmp_path, column, ["能源", "道路", "industrial"])
+    shp = tmp_path / "projects.shp"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)   # project_type is cut to project_ty by the shapefile
+        projects.to_file(shp, encoding="gbk")          # GBK, as Chinese GIS software writes (项目类型 fits 10 bytes)
+    read = read_layer(shp)
+    if column == "project_type":
+        assert "project_ty" in read.gdf.columns
+    result = check(read.gdf, {"ecological_redline": red})
+    assert list(result.summary["project_type"]) == ["energy", "linear_infrastructure", "industrial"]
+    assert list(result.summary["verdict"]) == ["prohibited", "needs_approval", "prohibited"]
+
+
+def test_unknown_project_type_lists_the_accepted_ones(tmp_path):
+    from spatial.check import check
+    red, projects = _red_and_projects(tmp_path, "XMLX", ["能源", "火箭发射"])
+    with pytest.raises(InputError) as exc:
+        check(projects, {"ecological_redline": red})
+    msg = str(exc.value)
+    assert "#2" in msg and "项目2" in msg and "XMLX is '火箭发射'" in msg and "energy (" in msg and "能源" in msg
+    with pytest.raises(InputError, match="no project type column .*XMLX"):
+        check(projects.drop(columns=["XMLX"]), {"ecological_redline": red})
+
+
+def test_cli_type_accepts_a_chinese_label(tmp_path):
+    from typer.testing import CliRunner
+    from spatial.cli import app
+    red, projects = _red_and_projects(tmp_path, "note", ["甲", "乙"])
+    red.to_file(tmp_path / "red.gpkg", driver="GPKG")
+    projects.to_file(tmp_path / "p.gpkg", driver="GPKG")
+    out = tmp_path / "out"
+    args = ["check", str(tmp_path / "p.gpkg"), "--layer", f"ecological_redline={tmp_path / 'red.gpkg'}",
+            "--no-map", "--no-xlsx", "--out", str(out)]
+    result = CliRunner().invoke(app, [*args, "--type", "能源"])
+    assert result.exit_code == 0, result.output
+    import pandas as pd
+    assert set(pd.read_csv(out / "summary.csv", encoding="utf-8-sig")["project_type"]) == {"energy"}
+    bad = CliRunner().invoke(app, [*args, "--type", "火箭"])
+    assert bad.exit_code != 0 and "火箭" in bad.output and "能源" in bad.output
