@@ -379,6 +379,19 @@ def _project_types(projects: gpd.GeoDataFrame, names: pd.Series, numbers: np.nda
     return out
 
 
+def _degenerate_notes(gdf: gpd.GeoDataFrame, areas: np.ndarray, numbers: np.ndarray, names: pd.Series,
+                      catalog: Catalog, notes: list[str]) -> None:
+    """Name every project polygon below the catalogue's [validation] thresholds (its overlaps may vanish)."""
+    from spatial.io import degenerate_polygons
+
+    limits = {k: float(v) for k, v in catalog.validation.items() if k in ("min_project_area_m2", "min_project_width_m")}
+    bad = degenerate_polygons(gdf, min_area_m2=limits.get("min_project_area_m2", 1.0),
+                              min_width_m=limits.get("min_project_width_m", 0.5), areas_m2=areas)
+    for i, row in zip(bad.index, bad.itertuples()):
+        notes.append(f"project #{numbers[i]} {names[i]} is degenerate ({row.reason}): a needle or sliver whose "
+                     f"overlaps may be missed; check the drawing")
+
+
 @dataclass
 class _Projects:
     gdf: gpd.GeoDataFrame          # EPSG:4490
@@ -422,6 +435,14 @@ def _prepare_projects(projects: gpd.GeoDataFrame, project_type: str | None, cata
         raise InputError(f"project #{numbers[i]} {names[i]!r} is a {geoms[i].geom_type}; split it into polygon, "
                          "line or point features")
     poly = kind == "polygon"
+    needle = poly & (shapely.area(geoms) <= 0)  # a polygon enclosing nothing: checked as the line it draws
+    if needle.any():
+        geoms = geoms.copy()
+        geoms[needle] = [shapely.line_merge(shapely.union_all(shapely.boundary(g))) for g in geoms[needle]]
+        kind[needle], poly = "line", poly & ~needle
+        notes.extend(f"project #{numbers[i]} {names[i]} is a polygon of zero area: checked as the line it draws "
+                     f"({_length_m(geoms[i:i + 1])[0]:,.1f} m); redraw it as a polygon" for i in np.flatnonzero(needle))
+        gdf = gdf.set_geometry(gpd.GeoSeries(geoms, crs=CGCS2000, index=gdf.index))
     invalid = poly & ~_threaded(shapely.is_valid, geoms, workers)
     if invalid.any():
         geoms = geoms.copy()
@@ -457,6 +478,8 @@ def _prepare_projects(projects: gpd.GeoDataFrame, project_type: str | None, cata
         lengths[line] = _threaded(_length_m, geoms[line], workers, piece=5_000)
     areas = np.zeros(n)
     areas[has_area] = _threaded(lambda g: _area(g, method), area_target[has_area], workers, piece=5_000)
+    _degenerate_notes(gdf.set_geometry(gpd.GeoSeries(geoms, crs=CGCS2000, index=gdf.index)), areas, numbers, names,
+                      catalog, notes)
     return _Projects(gdf=gdf, geoms=geoms, names=names.to_numpy(dtype=object), numbers=numbers, types=types, kind=kind,
                      area_target=area_target, line_target=line_target, length_m=lengths, area_m2=areas)
 

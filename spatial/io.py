@@ -949,6 +949,45 @@ def _validate(gdf: gpd.GeoDataFrame, src: str, declared_type: str | None, name_f
     return out[~aside], out[aside]
 
 
+# --- degenerate polygons ----------------------------------------------------------------------------------
+
+def degenerate_polygons(gdf: gpd.GeoDataFrame, *, min_area_m2: float = 1.0, min_width_m: float = 0.5,
+                        areas_m2: np.ndarray | None = None) -> pd.DataFrame:
+    """Polygons too small or too thin to be what they claim (drawing errors whose overlaps can vanish).
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame with a CRS; only its (multi)polygons are looked at.
+    min_area_m2 : a polygon whose official area (:mod:`spatial.area`) is below this is degenerate.
+    min_width_m : a polygon whose mean width, 2 × area / perimeter (geodesic), is below this is a needle.
+    areas_m2 : the areas, when the caller has them already (one per row of ``gdf``).
+
+    Returns
+    -------
+    DataFrame indexed like the degenerate rows of ``gdf``: ``area_m2``, ``length_m`` (half the perimeter,
+    the length of a needle), ``width_m`` and ``reason`` (a phrase naming the threshold crossed).
+    Thresholds come from the catalogue's ``[validation]`` table.
+    """
+    from spatial.area import area_m2, length_m
+
+    poly = np.isin(shapely.get_type_id(np.asarray(gdf.geometry.values, dtype=object)), [3, 6])
+    cols = ["area_m2", "length_m", "width_m", "reason"]
+    if not poly.any():
+        return pd.DataFrame(columns=cols)
+    sub = gdf[poly]
+    area = np.asarray(areas_m2, dtype=float)[poly] if areas_m2 is not None else area_m2(sub, "official")
+    perimeter = length_m(sub)
+    width = np.divide(2.0 * area, perimeter, out=np.zeros(len(sub)), where=perimeter > 0)
+    small, thin = area < min_area_m2, width < min_width_m
+    reasons = [" and ".join(filter(None, [f"area {a:,.3f} m² below {min_area_m2:g} m²" if s else "",
+                                          f"mean width {w:,.3f} m below {min_width_m:g} m over {p / 2:,.1f} m"
+                                          if t else ""]))
+               for a, w, p, s, t in zip(area, width, perimeter, small, thin)]
+    out = pd.DataFrame({"area_m2": area, "length_m": perimeter / 2.0, "width_m": width, "reason": reasons},
+                       index=sub.index)
+    return out[small | thin]
+
+
 # --- entry point ------------------------------------------------------------------------------------------
 
 def _resolve_path(path: Path, src: str) -> Path:

@@ -281,3 +281,41 @@ def test_cli_type_accepts_a_chinese_label(tmp_path):
     assert set(pd.read_csv(out / "summary.csv", encoding="utf-8-sig")["project_type"]) == {"energy"}
     bad = CliRunner().invoke(app, [*args, "--type", "火箭"])
     assert bad.exit_code != 0 and "火箭" in bad.output and "能源" in bad.output
+
+
+# --- 4. degenerate projects -------------------------------------------------------------------------------
+
+def test_validation_thresholds_come_from_the_catalogue():
+    from spatial.catalog import load_catalog
+    v = load_catalog().validation
+    assert v["min_project_area_m2"] == 1.0 and v["min_project_width_m"] == 0.5
+
+
+def test_needles_and_specks_are_named_never_silently_no_conflict():
+    from spatial.check import check
+    from spatial.io import degenerate_polygons
+    red = gpd.GeoDataFrame({"name": ["红线"]}, geometry=[box(118.45, 28.85, 118.50, 28.95)], crs=4490)
+    x0, y = 118.40, 28.90
+    x1 = x0 + 14_000 / 97_500                                   # ~14 km east, across the red line
+    zero = Polygon([(x0, y), (x1, y), (x0, y)])                  # out and back: no area at all
+    thin = Polygon([(x0, y), (x1, y), (x1, y + 2e-7), (x0, y + 2e-7)])   # ~2 cm wide
+    speck = box(118.46, 28.90, 118.46 + 5e-6, 28.90 + 5e-6)     # ~0.27 m²
+    fine = box(118.46, 28.91, 118.47, 28.92)
+    projects = gpd.GeoDataFrame({"XMMC": ["零面积针", "细针", "微小地块", "正常地块"], "project_type": ["energy"] * 4},
+                                geometry=[zero, thin, speck, fine], crs=4490)
+    result = check(projects, {"ecological_redline": red})
+    assert list(result.summary["verdict"]) == ["prohibited"] * 4
+    length = GRS80.line_length([x0, x1], [y, y])
+    (z,) = [n for n in result.notes if "零面积针" in n]
+    assert "zero area" in z and "checked as the line" in z and f"{length:,.1f} m" in z
+    (t,) = [n for n in result.notes if "细针" in n]
+    assert "#2" in t and "mean width" in t and "below 0.5 m" in t
+    (s,) = [n for n in result.notes if "微小地块" in n]
+    assert "#3" in s and "below 1 m²" in s
+    assert not [n for n in result.notes if "正常地块" in n]
+    # the measure itself: mean width 2A/P of the strip against pyproj.Geod
+    bad = degenerate_polygons(projects.iloc[1:])
+    assert list(bad.index) == [1, 2]
+    a, p = abs(GRS80.geometry_area_perimeter(orient(thin, 1.0))[0]), GRS80.geometry_area_perimeter(thin)[1]
+    assert bad.loc[1, "width_m"] == pytest.approx(2 * a / p, rel=1e-4)   # official vs geodesic area: 1e-4
+    assert bad.loc[1, "length_m"] == pytest.approx(length, rel=1e-4)
