@@ -172,6 +172,10 @@ def register(app: typer.Typer) -> None:
                      "`spatial check sites.shp --type energy`")
             read = ws.projects
             proj_path = read.path
+        if projects is not None and ws is not None:  # the workspace's own [projects] were checked on loading
+            from spatial.workspace import territory_findings
+
+            read.warnings.extend(territory_findings(ws, read))
         gdf = read.gdf
         if len(gdf) == 0:
             fail(f"{proj_path}: holds no project features; draw at least one polygon, line or point")

@@ -11,8 +11,8 @@ import geopandas as gpd
 import shapely
 
 from spatial.catalog import Catalog, LayerKind, load_catalog
-from spatial.crs import CGCS2000
-from spatial.io import Finding, InputError, ReadResult, read_layer
+from spatial.crs import CGCS2000, other_zone_inside, outside_territory, projected_crs_for
+from spatial.io import Finding, InputError, ReadResult, feature_names, feature_numbers, read_layer
 
 DEMO_WORKSPACE = Path(__file__).resolve().parent.parent / "layers" / "changshan"
 
@@ -80,6 +80,39 @@ class Workspace:
             for item in (*layer.read.repairs, *layer.read.set_aside, *layer.read.warnings):
                 out.append((kind_id, item))
         return out
+
+
+def territory_findings(ws: Workspace, read: ReadResult) -> list[Finding]:
+    """An ``outside_territory`` warning for each feature of ``read`` wholly outside the workspace's
+    territory, with its distance and, for Gauss–Krüger data, the 带号 that would put it inside.
+
+    Parameters
+    ----------
+    ws : the workspace (its ``territory_kind`` / ``territory_code`` give the territory).
+    read : a layer read with :func:`spatial.io.read_layer`, typically the projects.
+
+    Returns
+    -------
+    list of Finding (empty without a territory or when every feature touches it).
+    """
+    territory = ws.territory()
+    if territory is None or not len(territory) or not len(read.gdf):
+        return []
+    mask = outside_territory(read.gdf, territory)
+    if not mask.any():
+        return []
+    far = read.gdf[mask]
+    work = projected_crs_for(territory)
+    land = shapely.union_all(territory.to_crs(work).geometry.values)
+    km = shapely.distance(land, far.to_crs(work).geometry.values) / 1000.0
+    zone = other_zone_inside(far, territory)
+    hint = f"; read with 带号={zone} it lies inside: 带号 is probably {zone}" if zone else ""
+    names, numbers = feature_names(far), feature_numbers(far)
+    src = str(read.path)
+    return [Finding(src, f"#{n} {nm}", "outside_territory",
+                    f"{src}: feature #{n} {nm} lies outside the workspace territory ({ws.name}), {d:,.1f} km away; "
+                    f"check 带号 / the CRS{hint}", number=int(n), details={"distance_km": float(d), "zone": zone})
+            for n, nm, d in zip(numbers, names, km)]
 
 
 def _read_entry(base: Path, entry: dict[str, Any], what: str, allow_outside: bool = True) -> ReadResult:
@@ -170,6 +203,7 @@ def load_workspace(
                                    name_field=entry.get("name_field"))
     if "projects" in data:
         ws.projects = _read_entry(base, data["projects"], "projects", allowed)
+        ws.projects.warnings.extend(territory_findings(ws, ws.projects))
     return ws
 
 

@@ -319,3 +319,52 @@ def test_needles_and_specks_are_named_never_silently_no_conflict():
     a, p = abs(GRS80.geometry_area_perimeter(orient(thin, 1.0))[0]), GRS80.geometry_area_perimeter(thin)[1]
     assert bad.loc[1, "width_m"] == pytest.approx(2 * a / p, rel=1e-4)   # official vs geodesic area: 1e-4
     assert bad.loc[1, "length_m"] == pytest.approx(length, rel=1e-4)
+
+
+# --- 5. Gauss-Krüger zone (带号) plausibility and the territory -------------------------------------------
+
+def _bp_file(tmp_path, name, lon, zone=39, declare=None):
+    from spatial.boundary_points import write_boundary_points
+    parcel = gpd.GeoDataFrame({"name": [name]}, geometry=[box(lon, 28.90, lon + 0.003, 28.903)], crs=4490)
+    path = write_boundary_points(parcel, tmp_path / f"{name}.txt", zone=zone, with_prefix=False)
+    if declare is not None:
+        text = path.read_bytes().decode("gbk").replace(f"带号={zone}", f"带号={declare}")
+        path.write_bytes(text.encode("gbk"))
+    return path
+
+
+def test_wrong_zone_number_lands_outside_the_territory_and_the_zone_is_suggested(tmp_path):
+    from spatial.crs import outside_territory
+    from spatial.workspace import load_workspace
+    county = gpd.GeoDataFrame({"name": ["常山县"], "code": ["330822"]}, geometry=[box(118.30, 28.80, 118.70, 29.10)],
+                              crs=4490)
+    ws_dir = tmp_path / "ws"
+    ws_dir.mkdir()
+    write_gpkg(ws_dir / "base.gpkg", {"county": county, "red": demo_layer()})
+    wrong = _bp_file(ws_dir, "升压站地块", 118.50, zone=39, declare=40)   # eastings of zone 39, 带号 says 40
+    (ws_dir / "workspace.toml").write_text(
+        '[workspace]\nname_zh = "常山"\nterritory_kind = "admin_county"\nterritory_code = "330822"\n\n'
+        '[layers.admin_county]\npath = "base.gpkg"\nlayer = "county"\n\n'
+        '[layers.ecological_redline]\npath = "base.gpkg"\nlayer = "red"\n\n'
+        f'[projects]\npath = "{wrong.name}"\n', encoding="utf-8")
+    ws = load_workspace(ws_dir)
+    read = ws.projects
+    assert read.gdf.crs.to_epsg() == 4549                                  # as declared: zone 40, no prefix
+    lon = read.gdf.to_crs(4490).total_bounds[0]
+    assert lon == pytest.approx(121.5, abs=0.05)                           # 3° east of where it belongs
+    assert outside_territory(read.gdf, ws.territory()).tolist() == [True]
+    (w,) = [f for f in read.warnings if f.kind == "outside_territory"]
+    assert "#1 升压站地块" in w.message and "check 带号 / the CRS" in w.message and "带号 is probably 39" in w.message
+    assert 250 < w.details["distance_km"] < 300 and w.details["zone"] == 39
+    right = read_layer(_bp_file(tmp_path, "正确地块", 118.50, zone=39))
+    assert outside_territory(right.gdf, ws.territory()).tolist() == [False]
+
+
+def test_eastings_far_beyond_the_declared_zone(tmp_path):
+    far = read_layer(_bp_file(tmp_path, "远地块", 120.30, zone=39))         # 3.3° east of zone 39's meridian
+    (w,) = [f for f in far.warnings if f.kind == "outside_zone"]
+    assert "带号=39" in w.message and "beyond the edge of zone 39" in w.message and "check 带号" in w.message
+    with pytest.raises(InputError, match="带号=39, but .*no zone is used that far out; check 带号"):
+        read_layer(_bp_file(tmp_path, "太远地块", 121.90, zone=39))         # 4.9°: cannot be right
+    near = read_layer(_bp_file(tmp_path, "跨带地块", 118.80, zone=39))      # 0.3° beyond the edge: usual
+    assert not [f for f in near.warnings if f.kind == "outside_zone"]
