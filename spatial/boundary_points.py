@@ -357,8 +357,13 @@ def load_boundary_points(path: str | Path, encoding: str | None = None, *, crs: 
         raw = path.read_bytes()
     except OSError as exc:
         raise BoundaryPointError(f"{src}: cannot read the file ({exc.strerror or exc}); check the path") from None
+    if b"\x00" in raw[:65536]:  # text files hold no NUL bytes; a GeoPackage, zip or image does
+        raise BoundaryPointError(f"{src}: holds binary data, not text: not a boundary-point (界址点坐标) txt; check "
+                                 f"that it is the right file (a GIS file needs its own extension, e.g. .gpkg, .shp)")
     try:
         text, enc, enc_source = _decode(raw, encoding)
+    except BoundaryPointError as exc:
+        raise BoundaryPointError(f"{src}: {exc}") from None
     except (UnicodeDecodeError, LookupError) as exc:
         raise BoundaryPointError(f"{src}: cannot decode with encoding {encoding!r} ({exc}); try --encoding gbk "
                                  f"or --encoding utf-8") from None

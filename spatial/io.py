@@ -1078,6 +1078,24 @@ def _gdal_source(path: Path) -> Path | str:
     return f"/vsizip/{path}/{inner}"
 
 
+def _named_errors(func: Any) -> Any:
+    """Whatever a damaged file makes GEOS, the OS or a decoder raise leaves as an InputError naming it."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(path: str | Path, *args: Any, **kwargs: Any) -> ReadResult:
+        try:
+            return func(path, *args, **kwargs)
+        except InputError:
+            raise
+        except (shapely.errors.GEOSException, OSError, UnicodeError, ValueError, struct.error,
+                zipfile.BadZipFile) as exc:
+            raise InputError(f"{path}: cannot be read ({type(exc).__name__}: {exc}); the file may be damaged: copy "
+                             f"it again or re-export it, or convert it in QGIS") from exc
+    return wrapper
+
+
+@_named_errors
 def read_layer(path: str | Path, layer: str | None = None, *, encoding: str | None = None, crs: Any = None,
                name_field: str | None = None) -> ReadResult:
     """Read one layer of a vector file, validated; see the module docstring for what is checked.
@@ -1103,6 +1121,7 @@ def read_layer(path: str | Path, layer: str | None = None, *, encoding: str | No
         raise InputError(f"{src}: layer {lyr!r} cannot be read ({_gdal_message(exc)})") from None
     driver = str(info.get("driver") or "")
     warnings: list[Finding] = []
+    _extension_warning(path, driver, src, warnings)
     enc_pass, enc_label, enc_source = None, info.get("encoding"), "the format's own encoding"
     if driver == "ESRI Shapefile":
         enc_pass, enc_label, enc_source, enc_warn = _shapefile_encoding(path, lyr, encoding, src)
@@ -1137,6 +1156,21 @@ def read_layer(path: str | Path, layer: str | None = None, *, encoding: str | No
     return ReadResult(gdf=good, path=path, layer=lyr, driver=driver, encoding=enc_label, crs_source=crs_source,
                       repairs=repairs, set_aside=set_aside, warnings=warnings, encoding_source=enc_source,
                       layers=[n for n, _ in layers], set_aside_features=bad)
+
+
+# file extensions each driver's files carry (a folder or a .zip may hold any)
+_DRIVER_EXTS = {"GPKG": (".gpkg",), "GeoJSON": (".geojson", ".json"), "ESRI Shapefile": (".shp",),
+                "KML": (".kml",), "LIBKML": (".kml", ".kmz"), "FlatGeobuf": (".fgb",)}
+
+
+def _extension_warning(path: Path, driver: str, src: str, warnings: list[Finding]) -> None:
+    """GDAL knows a format by its content: a GeoJSON named .gpkg reads fine, but other software will not."""
+    exts = _DRIVER_EXTS.get(driver)
+    if exts is None or path.is_dir() or path.suffix.lower() in (*exts, ".zip"):
+        return
+    warnings.append(Finding(src, None, "wrong_extension",
+                            f"{src}: the file is {driver} although named {path.suffix or 'without extension'}; read "
+                            f"as {driver} — rename it to {exts[0]} so that other software opens it"))
 
 
 def _read_boundary_points(path: Path, src: str, encoding: str | None, crs: Any, name_field: str | None) -> ReadResult:

@@ -188,6 +188,9 @@ def load_workspace(
     entries: dict[str, dict[str, Any]] = dict(data.get("layers", {}))
     for kind_id, file in (overrides or {}).items():
         entries[kind_id] = {"path": str(Path(file).resolve()), "_given": True}
+    if not entries and "projects" not in data:
+        raise InputError(f"{toml_path}: names no layers (empty or no [layers.KIND] tables); add e.g. "
+                         f"[layers.ecological_redline] with path = \"STBHHX.shp\" (see docs/CONTRACTS.md)")
     ws = Workspace(path=base, catalog=catalog, settings=dict(data.get("workspace", {})))
     allowed = bool(allow_outside) or ws.settings.get("allow_outside") is True
     for kind_id, entry in entries.items():

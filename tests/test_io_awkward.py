@@ -368,3 +368,59 @@ def test_eastings_far_beyond_the_declared_zone(tmp_path):
         read_layer(_bp_file(tmp_path, "太远地块", 121.90, zone=39))         # 4.9°: cannot be right
     near = read_layer(_bp_file(tmp_path, "跨带地块", 118.80, zone=39))      # 0.3° beyond the edge: usual
     assert not [f for f in near.warnings if f.kind == "outside_zone"]
+
+
+# --- 11. every reader, bad input: an InputError naming the file, nothing else ----------------------------
+
+GARBAGE = bytes(range(256)) * 8
+
+
+def _good_bytes(tmp_path, ext):
+    """The bytes of a real, valid file of this format."""
+    src = tmp_path / f"good{ext}"
+    if ext == ".txt":
+        _bp_file(tmp_path, "good", 118.5).rename(src)
+    elif ext == ".kml":
+        demo_layer().to_file(src, driver="KML")
+    elif ext == ".geojson":
+        demo_layer().to_file(src, driver="GeoJSON")
+    else:
+        demo_layer().to_file(src, driver="GPKG")
+    return src.read_bytes()
+
+
+@pytest.mark.parametrize("ext", [".shp", ".gpkg", ".geojson", ".kml", ".txt"])
+@pytest.mark.parametrize("how", ["empty", "garbage", "truncated", "wrong_extension"])
+def test_every_reader_turns_bad_input_into_an_input_error(tmp_path, ext, how):
+    path = tmp_path / f"坏文件{ext}"
+    if ext == ".shp":
+        shp = write_shapefile(path, demo_layer())
+        data = {"empty": b"", "garbage": GARBAGE, "truncated": shp.read_bytes()[:150],
+                "wrong_extension": _good_bytes(tmp_path, ".gpkg")}[how]
+        path.write_bytes(data)
+    else:
+        good = _good_bytes(tmp_path, ext)
+        other = _good_bytes(tmp_path, ".gpkg" if ext != ".gpkg" else ".geojson")
+        path.write_bytes({"empty": b"", "garbage": GARBAGE, "truncated": good[:len(good) // 2],
+                          "wrong_extension": other}[how])
+    try:
+        result = read_layer(path)
+    except InputError as exc:
+        assert str(exc).startswith(str(path))
+    else:  # GDAL knows formats by content: a real GeoJSON named .gpkg is read, and its name is questioned
+        assert how == "wrong_extension", f"{how} {ext} was read without an InputError"
+        (w,) = [f for f in result.warnings if f.kind == "wrong_extension"]
+        assert str(path) in w.message and "rename it" in w.message
+
+
+@pytest.mark.parametrize("how", ["empty", "garbage", "truncated", "wrong_extension"])
+def test_bad_workspace_toml_is_an_input_error(tmp_path, how):
+    from spatial.workspace import load_workspace
+    ws = _workspace(tmp_path / "ws")
+    toml = ws / "workspace.toml"
+    good = toml.read_bytes()
+    toml.write_bytes({"empty": b"", "garbage": GARBAGE, "truncated": good[:len(good) - 25],
+                      "wrong_extension": (ws / "red.gpkg").read_bytes()}[how])
+    with pytest.raises(InputError) as exc:
+        load_workspace(ws)
+    assert str(toml) in str(exc.value)
