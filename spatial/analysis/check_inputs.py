@@ -22,6 +22,7 @@ from spatial.geo.crs import CGCS2000, to_workspace_crs
 from spatial.geo.ops import _LINE_TYPES, _POINT_TYPES, _POLY_TYPES, keep_dim
 from spatial.geo.zones import buffer_m
 from spatial.rules.catalog import Catalog, LayerKind, load_catalog
+from spatial.sources.files import degenerate_polygons
 from spatial.sources.names import feature_names, feature_numbers
 
 __all__ = ["Projects", "prepare_projects", "constraint_layers", "type_lookup", "POINT_QUAD_SEGS", "LINE_QUAD_SEGS"]
@@ -101,38 +102,42 @@ def _feature_numbers(gdf: gpd.GeoDataFrame) -> np.ndarray:
 
 
 def type_lookup(catalog: Catalog) -> dict[str, str]:
-    lookup: dict[str, str] = {}
-    for tid, names in catalog.project_types.items():
-        lookup[tid.lower()] = tid
-        for key in ("name_zh", "name_en"):
-            if names.get(key):
-                lookup[str(names[key]).strip().lower()] = tid
-    return lookup
-
+    """Normalised label -> project type id (ids, names and ``aliases_zh``; see Catalog.project_type_id)."""
+    return catalog._project_type_keys
 
 
 def _project_types(projects: gpd.GeoDataFrame, names: pd.Series, numbers: np.ndarray, project_type: str | None,
                    catalog: Catalog) -> np.ndarray:
-    lookup = type_lookup(catalog)
-    valid = ", ".join(f"{tid} ({v.get('name_zh', '')})" for tid, v in catalog.project_types.items())
+    valid = catalog.project_type_choices()
     if project_type is not None:
-        tid = lookup.get(str(project_type).strip().lower())
+        tid = catalog.project_type_id(project_type)
         if tid is None:
             raise InputError(f"unknown project type {project_type!r}; valid types: {valid}")
         return np.full(len(projects), tid, dtype=object)
-    if "project_type" not in projects.columns:
-        raise InputError("the projects have no 'project_type' column; add one or pass a type "
-                         f"(--type TYPE / project_type=...). Valid types: {valid}")
+    column = catalog.project_type_column(c for c in projects.columns if c != projects.geometry.name)
+    if column is None:
+        raise InputError(f"the projects have no project type column ({', '.join(catalog.project_type_columns)}); "
+                         f"add one or pass a type (--type TYPE / project_type=...). Valid types: {valid}")
     out = np.empty(len(projects), dtype=object)
-    for i, (raw, name) in enumerate(zip(projects["project_type"], names)):
-        tid = None if pd.isna(raw) else lookup.get(str(raw).strip().lower())
+    for i, (raw, name) in enumerate(zip(projects[column], names)):
+        tid = None if pd.isna(raw) else catalog.project_type_id(raw)
         if tid is None:
             shown = "empty" if pd.isna(raw) or not str(raw).strip() else repr(str(raw))
-            raise InputError(f"project #{numbers[i]} {name!r}: project_type is {shown}; use one of: {valid} "
+            raise InputError(f"project #{numbers[i]} {name!r}: {column} is {shown}; use one of: {valid} "
                              "(or pass --type TYPE for all projects)")
         out[i] = tid
     return out
 
+
+def _degenerate_notes(gdf: gpd.GeoDataFrame, areas: np.ndarray, numbers: np.ndarray, names: pd.Series,
+                      catalog: Catalog, notes: list[str]) -> None:
+    """Name every project polygon below the catalogue's [validation] thresholds (its overlaps may vanish)."""
+    limits = {k: float(v) for k, v in catalog.validation.items() if k in ("min_project_area_m2", "min_project_width_m")}
+    bad = degenerate_polygons(gdf, min_area_m2=limits.get("min_project_area_m2", 1.0),
+                              min_width_m=limits.get("min_project_width_m", 0.5), areas_m2=areas)
+    for i, row in zip(bad.index, bad.itertuples()):
+        notes.append(f"project #{numbers[i]} {names[i]} is degenerate ({row.reason}): a needle or sliver whose "
+                     f"overlaps may be missed; check the drawing")
 
 
 @dataclass
@@ -181,6 +186,14 @@ def prepare_projects(projects: gpd.GeoDataFrame, project_type: str | None, catal
         raise InputError(f"project #{numbers[i]} {names[i]!r} is a {geoms[i].geom_type}; split it into polygon, "
                          "line or point features")
     poly = kind == "polygon"
+    needle = poly & (shapely.area(geoms) <= 0)  # a polygon enclosing nothing: checked as the line it draws
+    if needle.any():
+        geoms = geoms.copy()
+        geoms[needle] = [shapely.line_merge(shapely.union_all(shapely.boundary(g))) for g in geoms[needle]]
+        kind[needle], poly = "line", poly & ~needle
+        notes.extend(f"project #{numbers[i]} {names[i]} is a polygon of zero area: checked as the line it draws "
+                     f"({_length_m(geoms[i:i + 1])[0]:,.1f} m); redraw it as a polygon" for i in np.flatnonzero(needle))
+        gdf = gdf.set_geometry(gpd.GeoSeries(geoms, crs=CGCS2000, index=gdf.index))
     invalid = poly & ~engine.map(shapely.is_valid, geoms)
     if invalid.any():
         geoms = geoms.copy()
@@ -207,14 +220,12 @@ def prepare_projects(projects: gpd.GeoDataFrame, project_type: str | None, catal
         area_target[sel] = buffer_m(geoms[sel], np.full(len(sel), float(point_radius_m)),
                                      quad_segs=POINT_QUAD_SEGS)
     has_area = ~shapely.is_missing(area_target)
-    zero = poly & (shapely.area(geoms) <= 0)  # degenerate polygons (a test, not a measurement)
-    if zero.any():
-        i = int(np.flatnonzero(zero)[0])
-        raise InputError(f"project #{numbers[i]} {names[i]!r} is a polygon of zero area; check its coordinates")
     lengths = np.zeros(n)
     if line.any():
         lengths[line] = engine.map(_length_m, geoms[line], piece=5_000)
     areas = np.zeros(n)
     areas[has_area] = engine.map(lambda g: _area(g, method), area_target[has_area], piece=5_000)
+    _degenerate_notes(gdf.set_geometry(gpd.GeoSeries(geoms, crs=CGCS2000, index=gdf.index)), areas, numbers, names,
+                      catalog, notes)
     return Projects(gdf=gdf, geoms=geoms, names=names.to_numpy(dtype=object), numbers=numbers, types=types, kind=kind,
                      area_target=area_target, line_target=line_target, length_m=lengths, area_m2=areas)

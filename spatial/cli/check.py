@@ -18,7 +18,6 @@ from rich.table import Table
 from layers import DEMO_WORKSPACE
 from maps.render import write_check_map
 from spatial.analysis.check import check
-from spatial.analysis.check_inputs import type_lookup
 from spatial.cli.options import (
     check_area_method,
     console,
@@ -31,7 +30,7 @@ from spatial.geo.crs import to_workspace_crs
 from spatial.outputs.check_report import write_check_outputs
 from spatial.rules.catalog import load_catalog
 from spatial.sources.files import read_layer
-from spatial.sources.workspace import Layer
+from spatial.sources.workspace import Layer, territory_findings
 
 
 def _parse_layer_opts(values: list[str], catalog) -> list[tuple[str, Path, str | None]]:
@@ -142,9 +141,9 @@ def register(app: typer.Typer) -> None:
             fail(f"--width must be a positive number of metres, not {width}")
 
         base_catalog = load_catalog()
-        if project_type is not None and str(project_type).strip().lower() not in type_lookup(base_catalog):
+        if project_type is not None and base_catalog.project_type_id(project_type) is None:
             fail(f"--type {project_type!r} is not a project type of the catalogue; use one of: "
-                 + ", ".join(f"{t} ({v.get('name_zh', '')})" for t, v in base_catalog.project_types.items()))
+                 + base_catalog.project_type_choices())
         extra = _parse_layer_opts(layer or [], base_catalog)
 
         # projects first: a bad projects file fails before the layers are read
@@ -188,6 +187,8 @@ def register(app: typer.Typer) -> None:
                      "`spatial check sites.shp --type energy`")
             read = ws.projects
             proj_path = read.path
+        if projects is not None and ws is not None:  # the workspace's own [projects] were checked on loading
+            read.warnings.extend(territory_findings(ws, read))
         gdf = read.gdf
         if len(gdf) == 0:
             fail(f"{proj_path}: holds no project features; draw at least one polygon, line or point")

@@ -19,6 +19,7 @@ import math
 from typing import Sequence
 
 import geopandas as gpd
+import numpy as np
 import shapely
 from pyproj import CRS, Transformer
 
@@ -165,6 +166,87 @@ def looks_swapped_gk(bounds: Sequence[float] | gpd.GeoSeries | gpd.GeoDataFrame)
     """
     minx, miny, maxx, maxy = _bounds_tuple(bounds)
     return detect_gk_crs((miny, minx, maxy, maxx))
+
+
+def zone_excess_deg(epsg: int | None, bounds: Sequence[float]) -> float | None:
+    """How far (degrees of longitude) coordinates in a GK EPSG lie beyond the edge of their zone.
+
+    0 inside the zone (central meridian ± half the zone width); None when ``epsg`` is not a GK zone of the
+    tables here or the coordinates do not project back.  Data are sometimes kept a little beyond the edge
+    (a county straddling two zones); far beyond it the declared zone (带号) is usually wrong.
+    """
+    known = gk_zone_of_epsg(epsg)
+    if known is None:
+        return None
+    _, width, zone, _ = known
+    minx, miny, maxx, maxy = (float(v) for v in bounds)
+    lon, _ = Transformer.from_crs(epsg, 4490, always_xy=True).transform([minx, maxx, minx, maxx],
+                                                                        [miny, miny, maxy, maxy])
+    if not all(math.isfinite(v) for v in lon):
+        return None
+    return max(0.0, max(abs(v - central_meridian(zone, width)) for v in lon) - width / 2.0)
+
+
+def outside_territory(gdf: gpd.GeoDataFrame | gpd.GeoSeries, territory_gdf: gpd.GeoDataFrame | gpd.GeoSeries):
+    """Mask of the features of ``gdf`` that do not touch the territory at all.
+
+    Parameters
+    ----------
+    gdf : features with a CRS (any).
+    territory_gdf : the territory's unit(s) with a CRS, e.g. ``Workspace.territory()``.
+
+    Returns
+    -------
+    pandas.Series of bool, indexed like ``gdf``: True where a feature lies wholly outside (a sign of a
+    wrong 带号 or CRS when the data are meant for the territory).  Missing or empty geometries are False.
+    """
+    import pandas as pd
+
+    geoms = gdf.geometry if isinstance(gdf, gpd.GeoDataFrame) else gdf
+    land = shapely.union_all(territory_gdf.to_crs(CGCS2000).geometry.values)
+    shapely.prepare(land)
+    values = geoms.to_crs(CGCS2000).values
+    present = ~(shapely.is_missing(values) | shapely.is_empty(values))
+    hit = np.zeros(len(values), dtype=bool)
+    hit[present] = shapely.intersects(land, values[present])
+    return pd.Series(present & ~hit, index=geoms.index)
+
+
+def other_zone_inside(gdf: gpd.GeoDataFrame, territory_gdf: gpd.GeoDataFrame) -> int | None:
+    """The neighbouring GK zone in which ``gdf``'s coordinates (a GK zone without prefix) would fall inside
+    the territory, e.g. 39 for parcels declared 带号=40 that land ~290 km east; else None."""
+    known = gk_zone_of_epsg(gdf.crs.to_epsg() if gdf.crs is not None else None)
+    if known is None or known[3]:  # with the prefix the eastings name their zone themselves
+        return None
+    datum, width, zone, _ = known
+    for other in (zone - 1, zone + 1):
+        try:
+            epsg = gk_epsg_for(other, False, width=width, datum=datum)
+        except ValueError:
+            continue
+        moved = gdf.set_crs(epsg, allow_override=True)
+        if not outside_territory(moved, territory_gdf).all():
+            return other
+    return None
+
+
+# longitude / latitude box holding China (with its seas), for telling swapped axes apart
+CHINA_LONLAT = (70.0, 0.0, 140.0, 56.0)
+
+
+def looks_swapped_lonlat(bounds: Sequence[float] | gpd.GeoSeries | gpd.GeoDataFrame) -> bool:
+    """Whether degree coordinates are (latitude, longitude) instead of (longitude, latitude) in China.
+
+    True when the bounds with x and y exchanged lie in China's box and as given they do not: e.g.
+    [28.9, 118.5] for Changshan, which some tools write into GeoJSON (RFC 7946 says longitude first).
+    """
+    minx, miny, maxx, maxy = _bounds_tuple(bounds)
+    lon0, lat0, lon1, lat1 = CHINA_LONLAT
+
+    def in_china(x0: float, y0: float, x1: float, y1: float) -> bool:
+        return lon0 <= x0 <= x1 <= lon1 and lat0 <= y0 <= y1 <= lat1
+
+    return in_china(miny, minx, maxy, maxx) and not in_china(minx, miny, maxx, maxy)
 
 
 def _centre_lon(geoms: gpd.GeoSeries | gpd.GeoDataFrame | Sequence[float]) -> float:

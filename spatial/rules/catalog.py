@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +80,39 @@ class Catalog:
             return float(self.thresholds[name])
         except KeyError:
             raise CatalogError(f"{self.path}: [thresholds] has no {name!r}; add it") from None
+    validation: dict[str, Any] = field(default_factory=dict)
+    project_type_columns: tuple[str, ...] = ("project_type",)
+
+    @cached_property
+    def _project_type_keys(self) -> dict[str, str]:
+        keys: dict[str, str] = {}
+        for tid, names in self.project_types.items():
+            labels = [tid, names.get("name_zh"), names.get("name_en"), *names.get("aliases_zh", ())]
+            for label in [str(x) for x in labels if x]:
+                keys.setdefault(_type_key(label), tid)
+                keys.setdefault(_type_key(re.split(r"[（(]", label)[0]), tid)  # "Energy (wind, solar)" -> energy
+        keys.pop("", None)
+        return keys
+
+    def project_type_id(self, text: Any) -> str | None:
+        """The catalogue project type id for ``text``: an id (``energy``), a Chinese name (``能源（风电、光伏等）``),
+        a short Chinese label (``能源``, from ``aliases_zh``) or the English name; None if unknown.
+
+        Case, surrounding spaces and ``-`` / space versus ``_`` do not matter.
+        """
+        if text is None or (isinstance(text, float) and text != text):
+            return None
+        return self._project_type_keys.get(_type_key(str(text)))
+
+    def project_type_column(self, columns: Any) -> str | None:
+        """The first of ``columns`` that the catalogue's ``type_columns`` name (case-insensitive), else None."""
+        by_key = {str(c).strip().lower(): c for c in reversed(list(columns))}
+        return next((by_key[c.lower()] for c in self.project_type_columns if c.lower() in by_key), None)
+
+    def project_type_choices(self) -> str:
+        """The accepted project types, for messages: ``energy (能源（风电、光伏等）; 能源, 风电 …)``."""
+        return ", ".join(f"{tid} ({'; '.join(filter(None, [v.get('name_zh'), ', '.join(v.get('aliases_zh', ()))]))})"
+                         for tid, v in self.project_types.items())
 
     def kind(self, kind_id: str) -> LayerKind:
         try:
@@ -104,6 +138,10 @@ class Catalog:
         doc = ref.split(":", 1)[0].strip()
         src = self.sources.get(doc)
         return f"{src['title_zh']} ({src['title_en']}) {ref}" if src else ref
+
+
+def _type_key(text: str) -> str:
+    return re.sub(r"[\s\-_\u3000]+", "_", text.strip().lower()).strip("_")
 
 
 def _rule(raw: dict[str, Any], kind_id: str, verdicts: Verdicts) -> Rule:
@@ -181,6 +219,8 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
             unknown = [t for t in rule.types if t != "*" and t not in project_types]
             if unknown:
                 raise CatalogError(f"{path}: kind {kind.id} rule {rule.id} names unknown project types {unknown}")
+    _check_type_aliases(project_types, path)
+    columns = tuple(data.get("project_attributes", {}).get("type_columns", ("project_type",)))
     return Catalog(
         kinds=kinds,
         project_types=project_types,
@@ -192,25 +232,38 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
         three_zones=dict(data.get("three_zones", {})),
         mine_states=dict(data.get("mine_states", {})),
         tables={k: v for k, v in data.items() if k not in _CATALOG_TABLES},
+        validation=dict(data.get("validation", {})),
+        project_type_columns=columns,
     )
 
 
 _CATALOG_TABLES = {"version", "verdicts", "thresholds", "three_zones", "mine_states", "sources", "project_types",
-                   "kinds", "indicators"}
+                   "kinds", "indicators", "validation", "project_attributes"}
 
 
-_INHERITED = ("verdicts", "thresholds", "three_zones", "mine_states")
+def _check_type_aliases(project_types: dict[str, dict[str, Any]], path: Path) -> None:
+    """A short label must name one type only: 能源 cannot be energy and water_works at once."""
+    seen: dict[str, str] = {}
+    for tid, names in project_types.items():
+        for alias in names.get("aliases_zh", ()):
+            key = _type_key(str(alias))
+            if seen.get(key, tid) != tid:
+                raise CatalogError(f"{path}: project type alias {alias!r} is given to both {seen[key]} and {tid}")
+            seen[key] = tid
+
+
+_INHERITED = ("verdicts", "thresholds", "three_zones", "mine_states", "validation", "project_attributes")
 
 
 def _with_bundled_tables(data: dict[str, Any], path: Path) -> dict[str, Any]:
     """A user catalogue that defines only kinds and rules takes the vocabulary tables it lacks
-    (verdicts, thresholds, 三区三线 structure, mine states) from the bundled catalogue."""
+    (verdicts, thresholds, 三区三线 structure, mine states, validation) from the bundled catalogue."""
     missing = [t for t in _INHERITED if t not in data]
     if not missing or Path(path).resolve() == DEFAULT_CATALOG.resolve():
         return data
     with open(DEFAULT_CATALOG, "rb") as fh:
         bundled = tomllib.load(fh)
-    return {**data, **{t: bundled[t] for t in missing}}
+    return {**data, **{t: bundled[t] for t in missing if t in bundled}}
 
 
 @lru_cache(maxsize=1)

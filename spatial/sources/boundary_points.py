@@ -55,11 +55,13 @@ from spatial.geo.area import area_m2
 from spatial.geo.crs import (
     GK3_ZONES,
     GK6_ZONES,
+    central_meridian,
     detect_gk_crs,
     gk_epsg,
     gk_epsg_for,
     gk_zone_for_lon,
     gk_zone_of_epsg,
+    zone_excess_deg,
 )
 from spatial.sources.names import feature_names
 
@@ -294,6 +296,7 @@ def resolve_crs(path: Path, src: str, header: dict[str, str], east: np.ndarray, 
         raise BoundaryPointError(f"{src}: 带号={zone} is not a {width}-degree Gauss-Krüger zone of China "
                                  f"({zones.start}–{zones.stop - 1}); check 带号 and 几度分带")
     epsg = gk_epsg_for(zone, with_prefix, width=width, datum=datum)
+    _check_zone_range(src, epsg, zone, width, east, north, notes)
     prj = _prj_crs(path)
     if prj is not None and not prj.equals(CRS.from_epsg(epsg)):
         notes.append(Note("prj_disagrees", f"the .prj beside the file ({prj.name}) differs from 带号={zone}: "
@@ -301,6 +304,28 @@ def resolve_crs(path: Path, src: str, header: dict[str, str], east: np.ndarray, 
     how = f"带号={zone}" if header.get("带号") else f"easting prefix {zone}"
     return CRS.from_epsg(epsg), (f"{how}, {width}-degree zones, {'with' if with_prefix else 'without'} zone prefix "
                                  f"-> EPSG:{epsg}")
+
+
+# Data kept up to this far (degrees of longitude) beyond their zone's edge are usual (a county straddling
+# two zones); farther out 带号 is probably wrong; beyond the neighbouring zone too it cannot be right.
+ZONE_MARGIN_DEG = 0.5
+
+
+def _check_zone_range(src: str, epsg: int, zone: int, width: int, east: np.ndarray, north: np.ndarray,
+                      notes: list[Note]) -> None:
+    if not len(east):
+        return
+    excess = zone_excess_deg(epsg, (east.min(), north.min(), east.max(), north.max()))
+    if excess is None or excess <= ZONE_MARGIN_DEG:
+        return
+    where = (f"the eastings (Y, {east.min():,.3f} … {east.max():,.3f}) lie {excess:.2f}° of longitude beyond the "
+             f"edge of zone {zone} (central meridian {central_meridian(zone, width):g}°E ± {width / 2:g}°)")
+    advice = ("check 带号: it is the zone of the central meridian the coordinates were projected with "
+              f"({width}-degree zone n: central meridian {'3n' if width == 3 else '6n − 3'} °E), or the number in "
+              "front of a prefixed easting")
+    if excess > width:
+        raise BoundaryPointError(f"{src}: 带号={zone}, but {where}: no zone is used that far out; {advice}")
+    notes.append(Note("outside_zone", f"带号={zone}, but {where}; {advice}"))
 
 
 def _ring_geoms(parcel: _Parcel, kind: str, east: np.ndarray, north: np.ndarray, label: str,
@@ -370,8 +395,13 @@ def load_boundary_points(path: str | Path, encoding: str | None = None, *, crs: 
         raw = path.read_bytes()
     except OSError as exc:
         raise BoundaryPointError(f"{src}: cannot read the file ({exc.strerror or exc}); check the path") from None
+    if b"\x00" in raw[:65536]:  # text files hold no NUL bytes; a GeoPackage, zip or image does
+        raise BoundaryPointError(f"{src}: holds binary data, not text: not a boundary-point (界址点坐标) txt; check "
+                                 f"that it is the right file (a GIS file needs its own extension, e.g. .gpkg, .shp)")
     try:
         text, enc, enc_source = decode_text(raw, encoding)
+    except BoundaryPointError as exc:
+        raise BoundaryPointError(f"{src}: {exc}") from None
     except (UnicodeDecodeError, LookupError) as exc:
         raise BoundaryPointError(f"{src}: cannot decode with encoding {encoding!r} ({exc}); try --encoding gbk "
                                  f"or --encoding utf-8") from None

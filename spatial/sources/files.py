@@ -46,8 +46,8 @@ import shapely
 from pyproj import CRS, Transformer
 
 from spatial.errors import BoundaryPointError, InputError
-from spatial.geo.area import area_m2
-from spatial.geo.crs import CGCS2000, detect_gk_crs, looks_swapped_gk, to_workspace_crs
+from spatial.geo.area import area_m2, length_m
+from spatial.geo.crs import CGCS2000, detect_gk_crs, looks_swapped_gk, looks_swapped_lonlat, to_workspace_crs
 from spatial.sources.boundary_points import load_boundary_points
 from spatial.sources.coordinate_table import TABLE_DRIVER, is_coordinate_table, load_coordinate_table
 from spatial.sources.names import LazyLabels, feature_numbers
@@ -239,6 +239,23 @@ def _detect_dbf_encoding(ldid: int, values: list[bytes]) -> tuple[str | None, st
     return "GB18030", f"not UTF-8 and the .dbf language-driver byte {what}: GB18030 (the GBK superset) assumed"
 
 
+# .cpg values that name no encoding, only "the writer's local code page" (CP936/GBK on Chinese Windows)
+_LEGACY_CPG = {"", "ANSI", "OEM", "SYSTEM", "DEFAULT", "ACP", "OEMCP", "LOCAL"}
+
+
+def _legacy_cpg_encoding(cpg_text: str, ldid: int, values: list[bytes], src: str
+                         ) -> tuple[str | None, str | None, str, list[str]]:
+    """A .cpg naming no encoding: detected from the bytes as without a .cpg, and said so."""
+    shown = repr(cpg_text) if cpg_text else "nothing (empty)"
+    enc, how = _detect_dbf_encoding(ldid, values)
+    read_as = f"read as {enc} ({how})" if enc else f"all text is ASCII, so nothing depends on it"
+    msg = (f"{src}: the .cpg says {shown}, the writer's legacy local code page, not a named encoding; attributes "
+           f"{read_as}; if names look garbled pass --encoding (e.g. gbk), and write the real encoding (e.g. GBK) "
+           f"into the .cpg")
+    source = f"detected, .cpg ({cpg_text or 'empty'}) names no encoding: {how}"
+    return enc, enc or "ASCII", source, [msg]
+
+
 def _shapefile_encoding(path: Path, layer: str, forced: str | None, src: str
                         ) -> tuple[str | None, str | None, str, list[str]]:
     """(encoding to pass to pyogrio or None for GDAL's own, encoding label, how it was found, warnings)."""
@@ -255,6 +272,8 @@ def _shapefile_encoding(path: Path, layer: str, forced: str | None, src: str
     if dbf is None:
         return None, None, "no .dbf: no attributes", []
     ldid, values = _dbf_text(dbf)
+    if cpg_bytes is not None and (cpg_text or "").upper() in _LEGACY_CPG:
+        return _legacy_cpg_encoding(cpg_text or "", ldid, values, src)
     if cpg_text:
         codec = _python_codec(cpg_text)
         if codec is None:
@@ -342,7 +361,12 @@ def _geometry_bounds(gdf: gpd.GeoDataFrame) -> tuple[float, float, float, float]
     ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     if not ok.any():
         return None
-    b = shapely.total_bounds(geoms[ok])
+    # a feature with an infinite coordinate is set aside later: it must not hide the others' extent
+    per = shapely.bounds(geoms[ok])
+    per = per[np.isfinite(per).all(axis=1)]
+    if not len(per):
+        return None
+    b = (per[:, 0].min(), per[:, 1].min(), per[:, 2].max(), per[:, 3].max())
     if not np.all(np.isfinite(b)):
         return None
     return tuple(float(v) for v in b)  # type: ignore[return-value]
@@ -378,6 +402,9 @@ def _no_crs_error(src: str, b: tuple[float, float, float, float] | None) -> Inpu
             hint = (f" The coordinates ({_fmt_bounds(b)}) look like Gauss-Krüger with x and y exchanged (x = northing, "
                     f"y = easting with zone prefix, as surveyors write X/Y): swap the columns, then the zone prefix "
                     f"proves EPSG:{swapped}.")
+        elif looks_swapped_lonlat(b):
+            hint = (f" The coordinates ({_fmt_bounds(b)}) look like latitude, longitude (axes swapped): swap the axes "
+                    f"so that x is the longitude, then pass --crs EPSG:4490.")
         elif _lonlat_plausible(b):
             hint = (f" The coordinates ({_fmt_bounds(b)}) look like longitude/latitude: CGCS2000 (EPSG:4490) or "
                     f"WGS84 (EPSG:4326) — make sure they are not GCJ-02 web-map (Gaode/AMap) coordinates.")
@@ -389,6 +416,14 @@ def _no_crs_error(src: str, b: tuple[float, float, float, float] | None) -> Inpu
             hint = f" Coordinates: {_fmt_bounds(b)}."
     return InputError(f"{src}: has no coordinate reference system (no .prj / CRS) and it cannot be proved from the "
                       f"coordinates; {CRS_FIX}.{hint}")
+
+
+def _swapped_lonlat_error(src: str, b: tuple[float, float, float, float], said: str) -> InputError:
+    return InputError(f"{src}: {said}the coordinates ({_fmt_bounds(b)}) are latitude, longitude — the file writes "
+                      f"[lat, lon] where x must be the longitude (GeoJSON and KML put longitude first): with the axes "
+                      f"swapped they lie in China (longitude {b[1]:.4f} … {b[3]:.4f} °E, latitude {b[0]:.4f} … "
+                      f"{b[2]:.4f} °N). Fix: swap the axes — re-export with longitude as x, or in QGIS run "
+                      f"'Swap X and Y coordinates' (native:swapxy) and save again")
 
 
 def _zone_prefix_wins(gdf: gpd.GeoDataFrame, proved: int, file_crs: CRS, finding: Finding,
@@ -409,6 +444,8 @@ def _resolve_crs(gdf: gpd.GeoDataFrame, src: str, crs: Any, driver: str, path: P
         except Exception:  # noqa: BLE001
             raise InputError(f"{src}: crs={crs!r} is not a coordinate reference system pyproj knows; use an EPSG code "
                              f"such as EPSG:4490 (CGCS2000 geographic) or EPSG:4527 (GK zone 39 with prefix)") from None
+        if b is not None and given.is_geographic and looks_swapped_lonlat(b):
+            raise _swapped_lonlat_error(src, b, f"crs={crs} is longitude/latitude, but ")
         if b is not None and given.is_geographic and not _lonlat_plausible(b):
             proved = detect_gk_crs(b)
             extra = f"; the zone prefix proves EPSG:{proved}: pass --crs EPSG:{proved}" if proved else f"; {CRS_FIX}"
@@ -442,6 +479,8 @@ def _resolve_crs(gdf: gpd.GeoDataFrame, src: str, crs: Any, driver: str, path: P
             source = "file (GeoJSON without a crs member: WGS84 longitude/latitude, RFC 7946)"
         if b is None:
             return gdf, source
+        if file_crs.is_geographic and looks_swapped_lonlat(b):
+            raise _swapped_lonlat_error(src, b, f"the file says {_crs_label(file_crs)} (longitude/latitude), but ")
         if file_crs.is_geographic and not _lonlat_plausible(b):
             proved = detect_gk_crs(b)
             if proved is None:
@@ -600,6 +639,48 @@ def _may_be_duplicates(geoms: np.ndarray) -> np.ndarray:
     return keys.duplicated(keep=False).to_numpy() | ~np.isfinite(b).all(axis=1)
 
 
+def _non_finite_vertices(geoms: np.ndarray, piece: int = 50_000) -> np.ndarray:
+    """How many x/y coordinates of each geometry are NaN or infinite (in pieces: a big layer's
+    coordinates are not copied all at once)."""
+    out = np.zeros(len(geoms), dtype=np.int64)
+    for start in range(0, len(geoms), piece):
+        coords, idx = shapely.get_coordinates(geoms[start:start + piece], return_index=True)
+        bad = ~np.isfinite(coords).all(axis=1)
+        if bad.any():
+            out[start:start + piece] = np.bincount(idx[bad], minlength=len(geoms[start:start + piece]))
+    return out
+
+
+def _without_repeats(geoms: np.ndarray) -> np.ndarray:
+    """``geoms`` with exactly repeated consecutive vertices removed; a geometry whose ring would fall
+    below 3 points is left as it is (step 4 repairs or sets it aside)."""
+    try:
+        return shapely.remove_repeated_points(geoms, 0.0)
+    except shapely.errors.GEOSException:
+        out = geoms.copy()
+        for k, g in enumerate(geoms):
+            try:
+                out[k] = shapely.remove_repeated_points(g, 0.0)
+            except shapely.errors.GEOSException:
+                pass
+        return out
+
+
+def _overlapping_parts(geom: Any) -> bool:
+    """Whether a MultiPolygon is invalid only because its (each valid) parts overlap."""
+    if shapely.get_type_id(geom) != 6:
+        return False
+    parts = shapely.get_parts(geom)
+    return bool(shapely.is_valid(parts).all())
+
+
+def _extent_m(geom: Any, crs: Any) -> float:
+    """Half the geodesic perimeter: the length of a polygon that encloses no area."""
+
+
+    return float(length_m(gpd.GeoSeries([geom], crs=crs))[0]) / 2.0
+
+
 def _geodesic_m2(geoms: list[Any], crs: Any) -> np.ndarray:
 
     if not geoms:
@@ -623,6 +704,17 @@ def _validate(gdf: gpd.GeoDataFrame, src: str, declared_type: str | None, name_f
                                  f"{src}: feature {labels.iloc[i]} has {what}; set aside (not used)",
                                  number=int(nums.iloc[i])))
     aside |= empty
+
+    # 1b. NaN / Inf coordinates: GEOS cannot compute with them and no repair can guess the true value
+    live_idx = np.flatnonzero(~aside)
+    non_finite = _non_finite_vertices(geoms[live_idx]) if len(live_idx) else np.zeros(0, dtype=np.int64)
+    for i, count in zip(live_idx[non_finite > 0], non_finite[non_finite > 0]):
+        aside[i] = True
+        set_aside.append(Finding(src, labels.iloc[i], "non_finite_coordinates",
+                                 f"{src}: feature {labels.iloc[i]} has {int(count)} coordinate(s) that are NaN or "
+                                 f"infinite (not a number); set aside — correct those vertices in the source "
+                                 f"(re-digitise or re-export the feature)",
+                                 number=int(nums.iloc[i]), details={"count": int(count)}))
 
     # 2. Z / M values
     live = ~aside
@@ -683,13 +775,40 @@ def _validate(gdf: gpd.GeoDataFrame, src: str, declared_type: str | None, name_f
                                 + f"; e.g. {', '.join(examples)} — check the layer (split it by type if needed)",
                                 details={str(k): int(v) for k, v in present.items()}))
 
+    # 3b. repeated consecutive vertices: valid for GEOS but digitising noise; removed and counted
+    live_idx = np.flatnonzero(~aside & np.isin(fam, [_POLY, _LINE]))
+    if len(live_idx):
+        cleaned = _without_repeats(geoms[live_idx])
+        removed = shapely.get_num_coordinates(geoms[live_idx]) - shapely.get_num_coordinates(cleaned)
+        hit = np.flatnonzero(removed > 0)
+        before = _geodesic_m2(list(geoms[live_idx[hit]]), crs)
+        after = _geodesic_m2(list(cleaned[hit]), crs)
+        for j, k in enumerate(hit):
+            i = live_idx[k]
+            geoms[i] = cleaned[k]
+            repairs.append(Finding(src, labels.iloc[i], "duplicate_vertices",
+                                   f"{src}: feature {labels.iloc[i]} repeats {int(removed[k])} vertex(es) right after "
+                                   f"themselves; removed (the shape is unchanged: geodesic area {before[j]:,.2f} m² "
+                                   f"before, {after[j]:,.2f} m² after)",
+                                   number=int(nums.iloc[i]), area_before_m2=float(before[j]),
+                                   area_after_m2=float(after[j]), details={"removed": int(removed[k])}))
+
     # 4. invalid geometries
     live_idx = np.flatnonzero(~aside)
     invalid_idx = live_idx[~_parallel(shapely.is_valid, geoms[live_idx])] if len(live_idx) else live_idx
     if len(invalid_idx):
         before_geoms = list(geoms[invalid_idx])
         reasons = shapely.is_valid_reason(geoms[invalid_idx])
-        fixed = shapely.make_valid(geoms[invalid_idx])
+        # polygons: 'structure' unions the shells (overlapping parts count once, as drawn) and subtracts the
+        # holes; the default 'linework' would cut an overlap out as a hole
+        poly_sel = fam[invalid_idx] == _POLY
+        fixed = np.empty(len(invalid_idx), dtype=object)
+        if poly_sel.any():
+            fixed[poly_sel] = shapely.make_valid(geoms[invalid_idx[poly_sel]], method="structure",
+                                                 keep_collapsed=False)
+        if (~poly_sel).any():
+            fixed[~poly_sel] = shapely.make_valid(geoms[invalid_idx[~poly_sel]])
+        overlap = [_overlapping_parts(g) for g in before_geoms]
         kept = [_keep_family(g, fam[i]) for g, i in zip(fixed, invalid_idx)]
         before = _geodesic_m2(before_geoms, crs)
         after = _geodesic_m2([k if k is not None else shapely.Polygon() for k in kept], crs)
@@ -697,19 +816,26 @@ def _validate(gdf: gpd.GeoDataFrame, src: str, declared_type: str | None, name_f
             label = labels.iloc[i]
             if kept[j] is None:
                 aside[i] = True
+                what = (f"encloses no area (a sliver {_extent_m(before_geoms[j], crs):,.1f} m long); set aside — "
+                        f"redraw it as a polygon, or deliver it in a line layer if it is a line"
+                        if fam[i] == _POLY else f"has no usable {fam[i]} left after repair; set aside")
                 set_aside.append(Finding(src, label, "collapsed",
-                                         f"{src}: feature {label} is invalid ({reasons[j]}) and has no usable "
-                                         f"{fam[i]} left after repair (it collapses to "
-                                         f"{fixed[j].geom_type}); set aside — area before {before[j]:,.2f} m²",
+                                         f"{src}: feature {label} is invalid ({reasons[j]}) and {what} — area before "
+                                         f"{before[j]:,.2f} m²",
                                          number=int(nums.iloc[i]), reason=str(reasons[j]),
                                          area_before_m2=float(before[j]), area_after_m2=0.0))
                 continue
             geoms[i] = kept[j]
             area_text = (f"; geodesic area {before[j]:,.2f} m² before, {after[j]:,.2f} m² after"
                          if fam[i] == _POLY else "")
-            repairs.append(Finding(src, label, "repaired",
-                                   f"{src}: feature {label} was invalid ({reasons[j]}); repaired with make_valid into "
-                                   f"a {kept[j].geom_type}{area_text}",
+            msg = (f"{src}: feature {label} was invalid ({reasons[j]}); repaired with make_valid into "
+                   f"a {kept[j].geom_type}{area_text}")
+            if overlap[j]:
+                msg = (f"{src}: feature {label} has parts that overlap ({reasons[j]}); merged into their union, a "
+                       f"{kept[j].geom_type}, so the overlap counts once — geodesic area {before[j]:,.2f} m² "
+                       f"(sum of the parts) before, {after[j]:,.2f} m² after; if the parts are separate parcels, "
+                       f"deliver them as separate features")
+            repairs.append(Finding(src, label, "overlapping_parts" if overlap[j] else "repaired", msg,
                                    number=int(nums.iloc[i]), reason=str(reasons[j]),
                                    area_before_m2=float(before[j]) if fam[i] == _POLY else None,
                                    area_after_m2=float(after[j]) if fam[i] == _POLY else None))
@@ -734,6 +860,45 @@ def _validate(gdf: gpd.GeoDataFrame, src: str, declared_type: str | None, name_f
     return out[~aside], out[aside]
 
 
+# --- degenerate polygons ----------------------------------------------------------------------------------
+
+def degenerate_polygons(gdf: gpd.GeoDataFrame, *, min_area_m2: float = 1.0, min_width_m: float = 0.5,
+                        areas_m2: np.ndarray | None = None) -> pd.DataFrame:
+    """Polygons too small or too thin to be what they claim (drawing errors whose overlaps can vanish).
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame with a CRS; only its (multi)polygons are looked at.
+    min_area_m2 : a polygon whose official area (:mod:`spatial.geo.area`) is below this is degenerate.
+    min_width_m : a polygon whose mean width, 2 × area / perimeter (geodesic), is below this is a needle.
+    areas_m2 : the areas, when the caller has them already (one per row of ``gdf``).
+
+    Returns
+    -------
+    DataFrame indexed like the degenerate rows of ``gdf``: ``area_m2``, ``length_m`` (half the perimeter,
+    the length of a needle), ``width_m`` and ``reason`` (a phrase naming the threshold crossed).
+    Thresholds come from the catalogue's ``[validation]`` table.
+    """
+
+
+    poly = np.isin(shapely.get_type_id(np.asarray(gdf.geometry.values, dtype=object)), [3, 6])
+    cols = ["area_m2", "length_m", "width_m", "reason"]
+    if not poly.any():
+        return pd.DataFrame(columns=cols)
+    sub = gdf[poly]
+    area = np.asarray(areas_m2, dtype=float)[poly] if areas_m2 is not None else area_m2(sub, "official")
+    perimeter = length_m(sub)
+    width = np.divide(2.0 * area, perimeter, out=np.zeros(len(sub)), where=perimeter > 0)
+    small, thin = area < min_area_m2, width < min_width_m
+    reasons = [" and ".join(filter(None, [f"area {a:,.3f} m² below {min_area_m2:g} m²" if s else "",
+                                          f"mean width {w:,.3f} m below {min_width_m:g} m over {p / 2:,.1f} m"
+                                          if t else ""]))
+               for a, w, p, s, t in zip(area, width, perimeter, small, thin)]
+    out = pd.DataFrame({"area_m2": area, "length_m": perimeter / 2.0, "width_m": width, "reason": reasons},
+                       index=sub.index)
+    return out[small | thin]
+
+
 # --- entry point ------------------------------------------------------------------------------------------
 
 def _resolve_path(path: Path, src: str) -> Path:
@@ -755,7 +920,49 @@ def _resolve_path(path: Path, src: str) -> Path:
         if ".shx" in missing:
             raise InputError(f"{src}: the .shx index beside the .shp is missing; copy all the parts of the shapefile "
                              f"(.shp, .shx, .dbf, .prj, .cpg)")
+        for part in (path, _sibling(path, ".shx"), _sibling(path, ".dbf")):
+            if part is not None:
+                _check_complete(part)
     return path
+
+
+_SHAPE_MAGIC = 9994  # file code opening every .shp and .shx (big-endian)
+
+
+def _expected_size(part: Path, head: bytes) -> int | None:
+    """The size a shapefile part announces in its header (None: nothing announced)."""
+    if part.suffix.lower() in (".shp", ".shx"):
+        if len(head) < 4 or struct.unpack(">i", head[:4])[0] != _SHAPE_MAGIC:
+            return -1
+        if len(head) < 28:
+            return 100  # cut inside the header itself
+        return max(100, struct.unpack(">i", head[24:28])[0] * 2)  # in 16-bit words
+    if len(head) < 12:
+        return -1
+    n_records, header_len, record_len = struct.unpack("<IHH", head[4:12])
+    return header_len + n_records * record_len  # the 0x1A end marker after the records is optional
+
+
+def _check_complete(part: Path) -> None:
+    """InputError when a shapefile part is cut short (an interrupted copy or export): GDAL would read the
+    missing features as NULL geometries or blank attributes without a word."""
+    try:
+        size = part.stat().st_size
+        with open(part, "rb") as fh:
+            head = fh.read(100)
+    except OSError as exc:
+        raise InputError(f"{part}: cannot be read ({exc.strerror or exc}); check the file's permissions") from None
+    expected = _expected_size(part, head)
+    fix = "copy it again from the source, or re-export the layer (all of .shp, .shx, .dbf, .prj, .cpg)"
+    if expected is None:
+        return
+    if expected < 0:
+        what = "is empty (0 bytes)" if size == 0 else f"does not start with a shapefile header ({size:,d} bytes)"
+        raise InputError(f"{part}: {what} — the file is damaged or not a shapefile part; {fix}")
+    if size < expected:
+        raise InputError(f"{part}: the file is incomplete: its header announces {expected:,d} bytes but it holds only "
+                         f"{size:,d} ({size / expected:.0%}) — cut short by an interrupted copy, download or "
+                         f"export; {fix}")
 
 
 # formats whose text is UTF-8 by definition: encoding= does not apply
@@ -782,6 +989,24 @@ def _gdal_source(path: Path) -> Path | str:
     return f"/vsizip/{path}/{inner}"
 
 
+def _named_errors(func: Any) -> Any:
+    """Whatever a damaged file makes GEOS, the OS or a decoder raise leaves as an InputError naming it."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(path: str | Path, *args: Any, **kwargs: Any) -> ReadResult:
+        try:
+            return func(path, *args, **kwargs)
+        except InputError:
+            raise
+        except (shapely.errors.GEOSException, OSError, UnicodeError, ValueError, struct.error,
+                zipfile.BadZipFile) as exc:
+            raise InputError(f"{path}: cannot be read ({type(exc).__name__}: {exc}); the file may be damaged: copy "
+                             f"it again or re-export it, or convert it in QGIS") from exc
+    return wrapper
+
+
+@_named_errors
 def read_layer(path: str | Path, layer: str | None = None, *, encoding: str | None = None, crs: Any = None,
                name_field: str | None = None) -> ReadResult:
     """Read one layer of a vector file, validated; see the module docstring for what is checked.
@@ -811,6 +1036,7 @@ def read_layer(path: str | Path, layer: str | None = None, *, encoding: str | No
         raise InputError(f"{src}: layer {lyr!r} cannot be read ({_gdal_message(exc)})") from None
     driver = str(info.get("driver") or "")
     warnings: list[Finding] = []
+    _extension_warning(path, driver, src, warnings)
     enc_pass, enc_label, enc_source = None, info.get("encoding"), "the format's own encoding"
     if driver == "ESRI Shapefile":
         enc_pass, enc_label, enc_source, enc_warn = _shapefile_encoding(path, lyr, encoding, src)
@@ -845,6 +1071,21 @@ def read_layer(path: str | Path, layer: str | None = None, *, encoding: str | No
     return ReadResult(gdf=good, path=path, layer=lyr, driver=driver, encoding=enc_label, crs_source=crs_source,
                       repairs=repairs, set_aside=set_aside, warnings=warnings, encoding_source=enc_source,
                       layers=[n for n, _ in layers], set_aside_features=bad)
+
+
+# file extensions each driver's files carry (a folder or a .zip may hold any)
+_DRIVER_EXTS = {"GPKG": (".gpkg",), "GeoJSON": (".geojson", ".json"), "ESRI Shapefile": (".shp",),
+                "KML": (".kml",), "LIBKML": (".kml", ".kmz"), "FlatGeobuf": (".fgb",)}
+
+
+def _extension_warning(path: Path, driver: str, src: str, warnings: list[Finding]) -> None:
+    """GDAL knows a format by its content: a GeoJSON named .gpkg reads fine, but other software will not."""
+    exts = _DRIVER_EXTS.get(driver)
+    if exts is None or path.is_dir() or path.suffix.lower() in (*exts, ".zip"):
+        return
+    warnings.append(Finding(src, None, "wrong_extension",
+                            f"{src}: the file is {driver} although named {path.suffix or 'without extension'}; read "
+                            f"as {driver} — rename it to {exts[0]} so that other software opens it"))
 
 
 def _read_boundary_points(path: Path, src: str, encoding: str | None, crs: Any, name_field: str | None) -> ReadResult:
