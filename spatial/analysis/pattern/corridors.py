@@ -116,7 +116,7 @@ def allocate(costs: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndar
     """
     mcp = MCP_Geometric(costs, fully_connected=True)
     cwd, tb = mcp.find_costs(np.argwhere(labels > 0))
-    offsets = np.asarray(mcp.offsets)
+    offsets = np.asarray(mcp.offsets, dtype=np.int64)  # MCP stores them as int8
     cols = costs.shape[1]
     flat_step = offsets[:, 0] * cols + offsets[:, 1]
     tb = tb.ravel()
@@ -169,6 +169,7 @@ def least_cost_corridors(
     *,
     cutoff: float | None,
     pairs: list[tuple[int, int]] | None = None,
+    allocation: np.ndarray | None = None,
     progress=None,
 ) -> Corridors:
     """Linkage Mapper corridors between adjacent sources.
@@ -185,6 +186,8 @@ def least_cost_corridors(
         None keeps every reachable cell.
     pairs : list of (int, int), optional
         Source pairs to link; default the pairs whose allocation zones touch.
+    allocation : numpy.ndarray, optional
+        Allocation zones from :func:`allocate`, when already computed.
     progress : callable, optional
         ``progress(step, done, total)`` after each source's CWD.
 
@@ -193,7 +196,9 @@ def least_cost_corridors(
     Corridors
     """
     costs = step_costs(resistance, cell_m)
-    _, zone = allocate(costs, labels)
+    zone = allocation
+    if zone is None and pairs is None:
+        _, zone = allocate(costs, labels)
     if pairs is None:
         pairs = adjacent_pairs(zone)
     cwds, found = _cwds_and_paths(costs, labels, pairs, progress)
