@@ -207,3 +207,164 @@ def test_disconnected_mask_gives_infinite_resistance():
     a = np.zeros(r.shape, bool); a[:, 0] = True
     b = np.zeros(r.shape, bool); b[:, -1] = True
     assert math.isinf(circuit.solve_pair(r, mask, a, b).effective_resistance)
+
+
+# ---------------------------------------------------------------- nodes
+def test_junction_where_two_paths_cross_and_stepping_stone_near_a_path():
+    from spatial.analysis.pattern import nodes
+
+    labels = np.zeros((30, 30), "int32")
+    labels[0:2, 14:16] = 1; labels[28:30, 14:16] = 2; labels[14:16, 0:2] = 3; labels[14:16, 28:30] = 4
+    vertical = np.array([(r, 15) for r in range(1, 29)])
+    horizontal = np.array([(15, c) for c in range(1, 29)])
+    stepping = np.zeros((30, 30), "int32")
+    stepping[5:8, 18:21] = 1      # 3 cells (300 m) from the vertical path at 100 m cells
+    stepping[24:27, 24:27] = 2    # ≥ 9 cells away
+    df = nodes.find_nodes({1: vertical, 2: horizontal}, labels, stepping, 100.0, stepping_distance_m=500.0)
+    j = df[df.node_type == "junction"]
+    assert len(j) == 1 and (j.row.iloc[0], j.col.iloc[0]) == (15, 15) and j.corridor_ids.iloc[0] == "1,2"
+    s = df[df.node_type == "stepping_stone"]
+    assert len(s) == 1 and s.distance_m.iloc[0] == pytest.approx(300.0) and s.patch_cells.iloc[0] == 9
+
+
+def test_current_flow_betweenness_favours_the_hub():
+    import pandas as pd
+
+    from spatial.analysis.pattern import nodes
+
+    links = pd.DataFrame({"from_id": [1, 1, 1], "to_id": [2, 3, 4], "cost": [1.0, 1.0, 1.0]})
+    c = nodes.source_centrality([1, 2, 3, 4], links)
+    assert c[1] > c[2] and c[2] == pytest.approx(c[3])
+
+
+# ---------------------------------------------------------------- grid, resistance and files
+def _box4490(lon0, lat0, dlon, dlat, **attrs):
+    return gpd.GeoDataFrame(attrs or {"x": [0]}, geometry=[box(lon0, lat0, lon0 + dlon, lat0 + dlat)], crs="EPSG:4490")
+
+
+def test_gk_zone_and_snapped_grid():
+    assert gk_crs_for(118.5).to_epsg() == 4549   # zone 40, CM 120°E
+    assert gk_crs_for(121.6).to_epsg() == 4550   # zone 41
+    terr = _box4490(118.55, 28.90, 0.10, 0.06)
+    g = grid_for(terr, 100.0)
+    assert g.crs.to_epsg() == 4549
+    x0, y0, x1, y1 = g.bounds
+    assert x0 % 100 == 0 and y1 % 100 == 0 and (x1 - x0) / 100 == g.shape[1]
+    tx0, ty0, tx1, ty1 = terr.to_crs(g.crs).total_bounds
+    assert x0 <= tx0 and y0 <= ty0 and x1 >= tx1 and y1 >= ty1 and x1 - tx1 < 100
+
+
+def test_resistance_priority_barrier_river_buffer_and_outside():
+    from shapely.geometry import LineString
+
+    from spatial.analysis.pattern.resistance import build_resistance
+
+    terr = _box4490(118.55, 28.90, 0.10, 0.06)
+    g = grid_for(terr, 100.0)
+    table = {
+        "default_resistance": 50,
+        "resistance": [
+            {"kind": "ecological_redline", "value": 1},
+            {"kind": "mine_site", "barrier": True},
+            {"kind": "river", "value": 5, "buffer_m": 150},
+            {"kind": "urban_space", "value": 300},
+        ],
+    }
+    layers = {
+        "ecological_redline": _box4490(118.56, 28.91, 0.02, 0.02),
+        "urban_space": _box4490(118.57, 28.92, 0.04, 0.03),   # overlaps the red line: red line listed first wins
+        "mine_site": _box4490(118.62, 28.93, 0.01, 0.01),
+        "river": gpd.GeoDataFrame(geometry=[LineString([(118.55, 28.955), (118.65, 28.955)])], crs="EPSG:4490"),
+    }
+    rs = build_resistance(table, layers, g, terr)
+    v = rs.values
+    from spatial.analysis.pattern.grid import rasterize
+
+    red = rasterize(layers["ecological_redline"], g).astype(bool)
+    urban = rasterize(layers["urban_space"], g).astype(bool)
+    mine = rasterize(layers["mine_site"], g, all_touched=True).astype(bool)
+    inside = rasterize(terr, g).astype(bool)
+    river = rasterize(layers["river"], g, buffer_m=150).astype(bool) & inside
+    assert (v[red] == 1).all()
+    assert (v[urban & ~red & ~river] == 300).all()
+    assert np.isnan(v[mine]).all()
+    assert (v[river & ~red & ~mine] == 5).all()
+    # a 300 m strip at 100 m cells is about 3 cells wide across the river
+    col = g.shape[1] // 8
+    assert river[:, col].sum() == 3
+    assert (v[inside & ~red & ~urban & ~mine & ~river] == 50).all()
+    assert np.isnan(v[~inside]).all()
+    assert rs.class_names == ["ecological_redline", "mine_site", "river", "urban_space", "default"]
+
+
+def test_user_resistance_reprojected_with_nodata_kept(tmp_path):
+    from affine import Affine
+
+    from spatial.analysis.pattern.resistance import load_resistance
+
+    terr = _box4490(118.55, 28.90, 0.10, 0.06)
+    g = grid_for(terr, 200.0)
+    arr = np.full((40, 60), 7.0, dtype="float32")
+    arr[:, :10] = -1.0  # nodata band at the west
+    path = tmp_path / "user.tif"
+    with rasterio.open(path, "w", driver="GTiff", height=40, width=60, count=1, dtype="float32", crs="EPSG:4490",
+                       transform=Affine(0.002, 0, 118.54, 0, -0.002, 28.97), nodata=-1.0) as dst:
+        dst.write(arr, 1)
+    v = load_resistance(path, g)
+    assert np.nanmin(v) == 7.0 and np.nanmax(v) == 7.0
+    assert np.isnan(v[:, 0]).all() and np.isfinite(v[:, -1]).all()   # west edge falls in the nodata band
+
+
+def test_derive_pattern_and_written_files(tmp_path):
+    from spatial.analysis.pattern import derive_pattern
+
+    terr = _box4490(118.55, 28.90, 0.12, 0.05)
+    layers = {
+        "ecological_redline": gpd.GeoDataFrame(
+            {"name": ["w", "e"]},
+            geometry=[box(118.552, 28.905, 118.580, 28.945), box(118.640, 28.905, 118.668, 28.945)], crs="EPSG:4490"),
+        "urban_space": _box4490(118.60, 28.90, 0.02, 0.035),   # a town between them, open to the north
+    }
+    table = {"cell_m": 100, "cutoff": 5000, "edge_width_m": 200, "min_source_km2": 2.0, "default_resistance": 10,
+             "source_kinds": ["ecological_redline"],
+             "resistance": [{"kind": "ecological_redline", "value": 1}, {"kind": "urban_space", "value": 500}]}
+    seen = []
+    res = derive_pattern(layers, terr, table, progress=lambda s, d, n: seen.append((s, d, n)))
+    assert [s for s, _, _ in seen] == list(__import__("spatial.analysis.pattern", fromlist=["STEPS"]).STEPS)
+    assert set(res.timings) == {s for s, _, _ in seen}
+    assert len(res.sources) == 2 and len(res.corridors) == 1
+    urban = res.corridors.to_crs(res.grid.crs).intersects(layers["urban_space"].to_crs(res.grid.crs).geometry.iloc[0])
+    assert not urban.iloc[0]  # the corridor goes round the town
+    files = res.write(tmp_path)
+    assert sorted(p.name for p in files) == ["cost_distance.tif", "current.tif", "pattern.gpkg", "resistance.tif", "summary.csv"]
+    import pyogrio
+
+    assert sorted(n for n, _ in pyogrio.list_layers(tmp_path / "pattern.gpkg")) == sorted(
+        ["sources", "corridors", "corridor_zones", "pinch_points", "nodes"])
+    for name in ("sources", "corridors", "corridor_zones", "pinch_points"):
+        gdf = gpd.read_file(tmp_path / "pattern.gpkg", layer=name)
+        assert gdf.crs.to_epsg() == 4490 and len(gdf) >= 1 and (gdf["computed"] == 1).all()
+    for name in ("resistance", "cost_distance", "current"):
+        with rasterio.open(tmp_path / f"{name}.tif") as src:
+            assert src.crs.to_epsg() == 4549 and src.transform == res.grid.transform and src.nodata == -9999.0
+            assert src.dtypes[0] == "float32"
+    back, g2, nodata = read_raster(tmp_path / "resistance.tif")
+    assert nodata == -9999.0 and g2.shape == res.grid.shape
+    assert np.array_equal(np.isnan(back), np.isnan(res.resistance))
+    assert np.allclose(back[np.isfinite(back)], res.resistance[np.isfinite(res.resistance)])
+    summary = (tmp_path / "summary.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert summary[0].startswith("指标,metric")
+
+
+# ---------------------------------------------------------------- the real demo DEM
+def test_demo_dem_reprojected_slope_on_gk_grid():
+    terr = _box4490(118.25, 28.75, 0.50, 0.45)
+    g = grid_for(terr, 1000.0)
+    assert g.crs.to_epsg() == 4549 and 45 <= g.shape[0] <= 55 and 45 <= g.shape[1] <= 55
+    dem = reproject_to_grid(DEM, g)
+    assert np.isfinite(dem).mean() > 0.9  # the DEM is clipped to Quzhou: the south-west corner is outside
+    assert 30 < np.nanmin(dem) < 150 and 700 < np.nanmax(dem) < 1300
+    slope = slope_degrees(dem, g.cell_m)
+    assert 0 <= np.nanmin(slope) and np.nanmax(slope) < 60 and 3 < np.nanmax(slope)
+    # metres, not degrees, as horizontal spacing: a 1 km grid over hills of a few hundred metres relief
+    assert 1 < np.nanmedian(slope) < 25

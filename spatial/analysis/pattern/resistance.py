@@ -5,7 +5,8 @@ factor. The table is the ``[pattern]`` section of ``layers/catalog.toml`` parsed
 
 * ``[[pattern.resistance]]`` classes, **in priority order**: each names a layer ``kind`` and a
   ``value`` (or ``barrier = true`` for impassable cells). Line kinds (rivers) and points are
-  buffered by ``buffer_m`` metres on either side before rasterising. An entry ``kind =
+  buffered by ``buffer_m`` metres on either side before rasterising (cells whose centre falls in
+  the buffer); without a buffer, and for barriers, every cell a geometry touches is burnt. An entry ``kind =
   "land_cover"`` without a value marks where the land-survey classes below rank; without it they
   rank after every listed kind.
 * ``[[pattern.land_cover]]`` classes: DLBM code prefixes (GB/T 21010, field
@@ -111,11 +112,12 @@ def _classes(table: dict, layers: dict, grid: Grid) -> list[tuple[str, float | N
         if kind == "land_cover" and "value" not in e and not e.get("barrier"):
             out.extend(_land_cover_classes(table, gdf, grid))
             continue
-        geom_type = gdf.geom_type.iloc[0]
+        polygon = gdf.geom_type.iloc[0].endswith("Polygon")
         buffer_m = float(e.get("buffer_m", 0.0))
-        if buffer_m <= 0 and not geom_type.endswith("Polygon"):
-            buffer_m = grid.cell_m / 2  # a line or point must cover at least its own cells
-        mask = rasterize(gdf, grid, buffer_m=buffer_m, all_touched=not geom_type.endswith("Polygon")).astype(bool)
+        # Unbuffered lines and points burn every cell they touch. So do barriers: a barrier burnt by
+        # cell centres can leave diagonal gaps that an 8-neighbour path slips through.
+        touched = bool(e.get("barrier")) or (not polygon and buffer_m <= 0)
+        mask = rasterize(gdf, grid, buffer_m=buffer_m, all_touched=touched).astype(bool)
         out.append((kind, None if e.get("barrier") else float(e["value"]), mask))
     return out
 

@@ -106,7 +106,7 @@ def zone_polygon(flat_cells: np.ndarray, grid: Grid):
     r0, c0 = rr.min(), cc.min()
     sub = np.zeros((rr.max() - r0 + 1, cc.max() - c0 + 1), dtype="uint8")
     sub[rr - r0, cc - c0] = 1
-    t = grid.transform * grid.transform.translation(c0, r0)
+    t = grid.transform @ grid.transform.translation(c0, r0)
     polys = [shape(g) for g, v in rasterio.features.shapes(sub, mask=sub > 0, transform=t, connectivity=8)]
     return unary_union(polys)
 
