@@ -139,13 +139,56 @@ def solve_pair(
     >>> round(solve_pair(r, m, a, b, neighbours=4).effective_resistance, 9)   # (5 − 1) / 3
     1.333333333
     """
+    system = pair_system(resistance, mask, source, ground, neighbours=neighbours)
+    voltage = np.full(resistance.shape, np.nan)
+    current = np.zeros(resistance.shape)
+    if system is None:
+        return CircuitSolution(voltage, current, np.inf, 0, "none")
+    x, iters, solver = _solve(system.laplacian, system.rhs, rtol)
+    v_cell = system.cell_voltages(x)
+    voltage = v_cell.reshape(resistance.shape)
+    current = node_currents(system.i, system.j, system.g, v_cell, resistance.size).reshape(resistance.shape)
+    return CircuitSolution(voltage, current, float(x[0]), iters, solver)
+
+
+@dataclass
+class PairSystem:
+    """The reduced Laplacian system ``laplacian @ x = rhs`` of one A → B circuit.
+
+    Unknown 0 is the tied source node. ``cell_voltages(x)`` maps a solution back to cells (0 V on
+    ground, NaN off the solved graph). ``i, j, g`` are the cell edges and their conductances.
+    """
+
+    laplacian: sparse.csr_matrix
+    rhs: np.ndarray
+    i: np.ndarray
+    j: np.ndarray
+    g: np.ndarray
+    node_of: np.ndarray
+    solvable: np.ndarray
+    idx: np.ndarray
+
+    def cell_voltages(self, x: np.ndarray) -> np.ndarray:
+        v_node = np.full(len(self.solvable), np.nan)
+        v_node[self.solvable] = x[self.idx[self.solvable]]
+        node_of = self.node_of
+        return np.where(node_of >= 0, v_node[np.maximum(node_of, 0)], np.where(node_of == -1, 0.0, np.nan))
+
+
+def pair_system(resistance, mask, source, ground, *, neighbours: int = 8) -> PairSystem | None:
+    """Build the reduced Laplacian of an A → B circuit (None when A and B are not connected).
+
+    Parameters are those of :func:`solve_pair`. Useful to hand the same system to another solver
+    (the benchmark's direct ``spsolve`` baseline).
+    """
     nodes = mask & np.isfinite(resistance) & (resistance > 0)
     source = source & nodes
     ground = ground & nodes & ~source
+    if not source.any() or not ground.any():
+        return None
     i, j, g = edges(resistance, nodes, neighbours)
     # node numbering: 0 = the tied source, then free cells; grounded cells → −1 (eliminated)
-    n_cells = resistance.size
-    node_of = np.full(n_cells, -2, dtype=np.int64)
+    node_of = np.full(resistance.size, -2, dtype=np.int64)
     node_of[source.ravel()] = 0
     free = nodes & ~source & ~ground
     node_of[free.ravel()] = 1 + np.arange(int(free.sum()))
@@ -155,21 +198,12 @@ def solve_pair(
     keep = u != v  # edges inside the tied source or inside the ground carry no current
     u, v, gk = u[keep], v[keep], g[keep]
     solvable = _connected_to_ground(u, v, n)
-    voltage = np.full(resistance.shape, np.nan)
-    current = np.zeros(resistance.shape)
-    if not source.any() or not ground.any() or not solvable[0]:
-        return CircuitSolution(voltage, current, np.inf, 0, "none")
+    if not solvable[0]:
+        return None
     lap, idx = _reduced_laplacian(u, v, gk, n, solvable)
-    b = np.zeros(lap.shape[0])
-    b[idx[0]] = 1.0
-    x, iters, solver = _solve(lap, b, rtol)
-    v_node = np.zeros(n)
-    v_node[solvable] = x[idx[solvable]]
-    v_node[~solvable] = np.nan
-    v_cell = np.where(node_of >= 0, v_node[np.maximum(node_of, 0)], np.where(node_of == -1, 0.0, np.nan))
-    voltage = v_cell.reshape(resistance.shape)
-    current = node_currents(i, j, g, v_cell, n_cells).reshape(resistance.shape)
-    return CircuitSolution(voltage, current, float(v_node[0]), iters, solver)
+    rhs = np.zeros(lap.shape[0])
+    rhs[0] = 1.0  # the tied source is unknown 0 and solvable, so its reduced index is 0
+    return PairSystem(lap, rhs, i, j, g, node_of, solvable, idx)
 
 
 def _connected_to_ground(u, v, n):
