@@ -43,7 +43,10 @@ def _imports(path: Path, modules: set[str]) -> set[str]:
         names: list[str] = []
         if isinstance(node, ast.Import):
             names = [a.name for a in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+        elif isinstance(node, ast.ImportFrom) and node.level > 0:
+            names = ["relative import: " + path.name]   # not allowed: absolute imports only
+            found.add(names[0])
+        elif isinstance(node, ast.ImportFrom) and node.module:
             names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
         for name in names:
             if name in modules:
@@ -57,6 +60,10 @@ def _graph() -> dict[str, set[str]]:
     names = set(modules)
     return {m: {i for i in _imports(p, names) if i != m and not m.startswith(i + ".") and i not in PACKAGES}
             for m, p in modules.items()}
+
+
+def _package_graph() -> dict[str, set[str]]:
+    return {m: {i for i in deps if not i.startswith("relative import")} for m, deps in _graph().items()}
 
 
 def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
@@ -82,7 +89,7 @@ def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
 
 
 def test_no_import_cycles():
-    graph = _graph()
+    graph = _package_graph()
     assert len(graph) > 30
     assert _cycle(graph) is None, " → ".join(_cycle(graph))
 
@@ -91,8 +98,13 @@ def test_a_cycle_is_found_when_there_is_one():
     assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
 
 
+def test_imports_are_absolute():
+    relative = sorted({i for deps in _graph().values() for i in deps if i.startswith("relative import")})
+    assert not relative, relative
+
+
 def test_imports_run_downward():
-    upward = [f"{m} → {i}" for m, deps in _graph().items() for i in deps if _rank(i) > _rank(m)]
+    upward = [f"{m} → {i}" for m, deps in _package_graph().items() for i in deps if _rank(i) > _rank(m)]
     assert not upward, upward
 
 
