@@ -25,11 +25,13 @@ from maps.render import (
 from spatial.outputs.check_report import write_check_outputs
 from spatial.outputs.html import html_table
 from spatial.outputs.indicator_report import write_indicator_outputs
+from spatial.outputs.pattern_report import write_pattern_outputs
 from spatial.outputs.tables import bilingual
 
 if TYPE_CHECKING:  # pragma: no cover
     from spatial.analysis.check import CheckResult
     from spatial.analysis.indicators import IndicatorResult
+    from spatial.analysis.pattern import PatternResult
     from spatial.sources.workspace import Workspace
 
 
@@ -50,6 +52,7 @@ class PublishResult:
     notes: list[str] = field(default_factory=list)
     check: Any = None  # the spatial.analysis.check.CheckResult laid out, when there was one
     indicators: Any = None  # the spatial.analysis.indicators result laid out, when there was one
+    files: dict[str, list[Path]] = field(default_factory=dict)  # other files written, by result
 
     def page(self, key: str) -> Page | None:
         return next((p for p in self.pages if p.key == key), None)
@@ -90,6 +93,7 @@ def publish(
     tianditu_key: str | None = None,
     check_result: "CheckResult | None" = None,
     indicators: "IndicatorResult | None" = None,
+    pattern: "PatternResult | None" = None,
     progress: Callable[[str], None] | None = None,
 ) -> PublishResult:
     """Write the site into ``out_dir`` and return what was written (index.html first).
@@ -106,6 +110,9 @@ def publish(
         A project check to lay out (check map, report and tables); none: no check pages.
     indicators : IndicatorResult, optional
         Indicators to lay out (tables and the index's summary); none: no indicator pages.
+    pattern : PatternResult, optional
+        A derived ecological security pattern, drawn beside the plan's on the pattern map, with its files
+        (pattern.gpkg, the rasters, the tables) in ``pattern/``.
     progress : callable, optional
         ``progress(message)`` before each page.
 
@@ -130,12 +137,17 @@ def publish(
     res.pages.append(Page("workspace", "规划图层总图 Planning layers map", m.path,
                           "工作空间全部图层，可逐层开关、查询属性、量算距离面积。 Every layer of the workspace: "
                           "toggle, inspect attributes, measure.", m.size))
-    if any(k in ws.layers for k in ("eco_source", "eco_corridor", "eco_node")):
+    if pattern is not None or any(k in ws.layers for k in ("eco_source", "eco_corridor", "eco_node")):
         say("地图 pattern map")
-        p = pattern_map(ws, **kw)
+        p = pattern_map(ws, computed=pattern, **kw)
         p.save(out / "maps" / "pattern.html")
+        computed = (f"；计算格局：{len(pattern.sources)} 个源地、{len(pattern.corridors)} 条廊道、"
+                    f"{len(pattern.pinch_points)} 个夹点 computed: {len(pattern.sources)} sources, "
+                    f"{len(pattern.corridors)} corridors, {len(pattern.pinch_points)} pinch points") if pattern else ""
         res.pages.append(Page("pattern", "生态安全格局 Ecological security pattern", p.path,
-                              "生态源地、廊道与节点。 Sources, corridors and nodes.", p.size))
+                              "规划的生态源地、廊道与节点" + computed + "。 Sources, corridors and nodes.", p.size))
+    if pattern is not None:
+        res.files["pattern"] = write_pattern_outputs(pattern, out / "pattern")
     if check_result is not None:
         say("检查 check")
         res.pages.extend(_check_pages(check_result, out / "check", ws, kw))

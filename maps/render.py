@@ -41,6 +41,7 @@ from spatial.rules.verdicts import Verdicts
 
 if TYPE_CHECKING:  # pragma: no cover
     from spatial.analysis.check import CheckResult
+    from spatial.analysis.pattern import PatternResult
     from spatial.sources.workspace import Workspace
 
 PATTERN_KINDS = ("eco_source", "eco_corridor", "eco_node")
@@ -225,6 +226,36 @@ def _workspace_layer(ws: "Workspace", kind_id: str, *, datum: str, simplify_m: f
     return lyr
 
 
+# layer id = the result's attribute, label; styles from the catalogue's [pattern.styles]
+_COMPUTED = (
+    ("corridor_zones", "计算廊道范围 Computed corridor zones"),
+    ("sources", "计算生态源地 Computed sources"),
+    ("corridors", "计算生态廊道 Computed corridors (least-cost paths)"),
+    ("pinch_points", "计算夹点 Computed pinch points"),
+    ("nodes", "计算节点 Computed nodes"),
+)
+_COMPUTED_GROUP = "计算格局 Computed pattern (spatial pattern)"
+
+
+def _computed_layers(result: "PatternResult", catalog: Catalog, *, datum: str, simplify_m: float) -> list[MapLayer]:
+    """The derived pattern's layers in a legend group of their own, styled apart from the plan's layers."""
+    table_styles = catalog.tables.get("pattern", {}).get("styles", {})
+    out = []
+    for order, (attr, label) in enumerate(_COMPUTED, start=900):
+        gdf = getattr(result, attr)
+        if not len(gdf):
+            continue
+        named = gdf.assign(name=[f"{label.split(' ')[0]} #{i}" for i in range(1, len(gdf) + 1)])
+        raw = table_styles.get(attr, {})
+        lyr = prepare_layer(f"computed_{attr}", named, label=label, group=_COMPUTED_GROUP, name_field="name",
+                            datum=datum, simplify_m=simplify_m, order=order, show=attr != "corridor_zones",
+                            style_fn=lambda disp, geometry, raw=raw: ([styles.base_style(None, geometry, raw)],
+                                                                      [0] * len(disp)))
+        lyr.meta["z"] = 50 + order - 900
+        out.append(lyr)
+    return out
+
+
 def _legend_order(layers: list[MapLayer]) -> list[MapLayer]:
     return sorted(layers, key=lambda x: x.meta["order"])
 
@@ -274,14 +305,19 @@ def pattern_map(
     offline: bool = False,
     simplify_m: float = DEFAULT_SIMPLIFY_M,
     tianditu_key: str | None = None,
+    computed: "PatternResult | None" = None,
 ) -> MapResult:
     """The ecological security pattern: sources, corridors and nodes, with the territory and rivers for context,
-    and the plan's named pattern (e.g. 绿屏环绕、一心多点、三廊串联) in the legend."""
+    and the plan's named pattern (e.g. 绿屏环绕、一心多点、三廊串联) in the legend.
+
+    ``computed``: a derived pattern (:func:`spatial.analysis.security_pattern.pattern`) drawn beside the plan's
+    own layers, in its own legend group and labelled as computed.
+    """
     bm = resolve_basemap(basemap, offline, tianditu_key)
     present = [k for k in PATTERN_KINDS if k in ws.layers]
-    if not present:
+    if not present and computed is None:
         raise MapError(f"{ws.path}: no ecological security pattern layers (eco_source, eco_corridor, eco_node) in "
-                       f"this workspace; add them to workspace.toml")
+                       f"this workspace; add them to workspace.toml, or derive one with `spatial pattern`")
     context = [k for k in ("admin_county", "river", "ecological_redline") if k in ws.layers]
     layers = []
     for k in context + present:
@@ -290,6 +326,8 @@ def pattern_map(
         if k in ("eco_corridor", "eco_source"):
             lyr.meta["labels"] = True
         layers.append(lyr)
+    if computed is not None:
+        layers.extend(_computed_layers(computed, ws.catalog, datum=bm.crs, simplify_m=simplify_m))
     zh, en, source = pattern_text(ws.catalog)
     head = ""
     if zh:

@@ -48,6 +48,7 @@ from shapely.geometry import Point, box  # noqa: E402
 
 from spatial.analysis.pattern import circuit, corridors, derive_pattern  # noqa: E402
 from spatial.analysis.pattern.grid import Grid, grid_for, write_raster  # noqa: E402
+from spatial.outputs.pattern_report import write_pattern_outputs
 
 OUT = ROOT / "scripts" / "bench_results"
 GK = "EPSG:4549"  # CGCS2000 / 3-degree GK CM 120E
@@ -99,7 +100,7 @@ def run(args):
         res = derive_pattern({"nature_reserve": reserves}, territory, table(), resistance=tif)
         ours_total = time.perf_counter() - t0
         ours_files = time.perf_counter()
-        res.write(Path(tmp) / "out")
+        write_pattern_outputs(res, Path(tmp) / "out")
         ours_files = time.perf_counter() - ours_files
 
     labels = _labels_from(res, grid)

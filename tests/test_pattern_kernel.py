@@ -13,8 +13,9 @@ from scipy.sparse.csgraph import dijkstra
 from shapely.geometry import box
 
 from spatial.analysis.pattern import circuit, corridors, sources
-from spatial.analysis.pattern.grid import Grid, gk_crs_for, grid_for, read_raster, write_raster
+from spatial.analysis.pattern.grid import gk_crs_for, grid_for, read_raster
 from spatial.analysis.pattern.resistance import reproject_to_grid, slope_degrees
+from spatial.outputs.pattern_report import write_pattern_outputs
 
 ROOT = Path(__file__).resolve().parents[1]
 DEM = ROOT / "layers" / "changshan" / "dem.tif"
@@ -335,8 +336,9 @@ def test_derive_pattern_and_written_files(tmp_path):
     assert len(res.sources) == 2 and len(res.corridors) == 1
     urban = res.corridors.to_crs(res.grid.crs).intersects(layers["urban_space"].to_crs(res.grid.crs).geometry.iloc[0])
     assert not urban.iloc[0]  # the corridor goes round the town
-    files = res.write(tmp_path)
-    assert sorted(p.name for p in files) == ["cost_distance.tif", "current.tif", "pattern.gpkg", "resistance.tif", "summary.csv"]
+    files = write_pattern_outputs(res, tmp_path)
+    assert sorted(p.name for p in files) == ["corridors.csv", "cost_distance.tif", "current.tif", "pattern.gpkg", "resistance.tif",
+                                            "summary.csv"]
     import pyogrio
 
     assert sorted(n for n, _ in pyogrio.list_layers(tmp_path / "pattern.gpkg")) == sorted(

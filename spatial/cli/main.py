@@ -17,7 +17,9 @@ from maps.publish import publish
 from spatial.analysis.check import check
 from spatial.analysis.conflicts import check_conflicts
 from spatial.analysis.indicators import indicator_result
+from spatial.analysis.security_pattern import pattern
 from spatial.cli.compliance import register as _register_compliance
+from spatial.cli.pattern import print_pattern, register as _register_pattern
 from spatial.cli.check import print_check_summary
 from spatial.cli.check import register as _register_check
 from spatial.cli.indicators import print_conflicts, print_indicators
@@ -200,7 +202,9 @@ def demo_cmd(
     conflicts = check_conflicts(ws, None, method)
     print_conflicts(conflicts, ws.name, method)
 
-    site = publish(ws, out, offline=not online, check_result=result, indicators=indicators,
+    derived = pattern(ws)
+    print_pattern(derived)
+    site = publish(ws, out, offline=not online, check_result=result, indicators=indicators, pattern=derived,
                    progress=lambda msg: err_console.print(f"[dim]… {msg}[/]"))
     conflict_files = write_conflict_outputs(conflicts, out / "conflicts")
     console.print(f"网站 site (open in a browser): {site.index.resolve()}")
@@ -214,7 +218,7 @@ def demo_cmd(
 
 # The analysis and map commands live beside their modules; they register themselves here.
 
-for _register in (_register_check, _register_indicators, _register_maps, _register_compliance):
+for _register in (_register_check, _register_indicators, _register_maps, _register_compliance, _register_pattern):
     _register(app)
 
 

@@ -13,6 +13,7 @@ from maps.publish import publish
 from maps.render import pattern_map, workspace_map
 from spatial.analysis.check import check
 from spatial.analysis.indicators import indicator_result
+from spatial.analysis.security_pattern import pattern as derive_pattern
 from spatial.cli.options import console, err_console, fail, open_workspace
 from spatial.errors import SpatialError
 
@@ -38,8 +39,8 @@ def register(app: typer.Typer) -> None:
         offline: Annotated[bool, typer.Option("--offline", help=_OFFLINE_HELP)] = False,
         simplify: Annotated[float, typer.Option("--simplify", help=_SIMPLIFY_HELP)] = DEFAULT_SIMPLIFY_M,
         pattern: Annotated[bool, typer.Option(
-            "--pattern", help="生态安全格局图 map the ecological security pattern (sources, corridors, nodes) "
-                              "instead of every layer")] = False,
+            "--pattern", help="生态安全格局图 map the ecological security pattern: the plan's sources, corridors "
+                              "and nodes beside the pattern derived by `spatial pattern` (default settings)")] = False,
     ) -> None:
         """网络地图 A web map of every workspace layer (Folium/Leaflet), one toggleable layer each."""
 
@@ -47,8 +48,11 @@ def register(app: typer.Typer) -> None:
             fail(f"--simplify must be 0 or a positive number of metres, not {simplify}")
         ws = open_workspace(workspace or DEMO_WORKSPACE)
         try:
-            build = pattern_map if pattern else workspace_map
-            result = build(ws, basemap=basemap, offline=offline, simplify_m=simplify)
+            if pattern:
+                result = pattern_map(ws, basemap=basemap, offline=offline, simplify_m=simplify,
+                                     computed=derive_pattern(ws))
+            else:
+                result = workspace_map(ws, basemap=basemap, offline=offline, simplify_m=simplify)
             result.save(out)
         except SpatialError as exc:
             fail(str(exc))
@@ -77,7 +81,7 @@ def register(app: typer.Typer) -> None:
         try:
             checked = check(ws.projects.gdf, ws) if ws.projects is not None else None
             result = publish(ws, out, basemap=basemap, offline=offline, simplify_m=simplify,
-                             check_result=checked, indicators=indicator_result(ws),
+                             check_result=checked, indicators=indicator_result(ws), pattern=derive_pattern(ws),
                              progress=lambda msg: err_console.print(f"[dim]… {msg}[/]"))
         except SpatialError as exc:
             fail(str(exc))

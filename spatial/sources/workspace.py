@@ -54,6 +54,18 @@ class Workspace:
     def illustrative(self) -> bool:
         return bool(self.settings.get("illustrative", False))
 
+    def raster(self, name: str) -> Path | None:
+        """The file of a raster the workspace declares (``[rasters.dem] path = "dem.tif"``), or None."""
+        entry = (self.raw or {}).get("rasters", {}).get(name)
+        if not entry or "path" not in entry:
+            return None
+        path = Path(entry["path"])
+        path = path if path.is_absolute() else self.path / path
+        if not path.exists():
+            raise InputError(f"{self.path / 'workspace.toml'}: [rasters.{name}] names {path}, which does not exist; "
+                             "correct the path")
+        return path
+
     def layer(self, kind_id: str) -> Layer | None:
         return self.layers.get(kind_id)
 

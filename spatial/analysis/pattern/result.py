@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -23,7 +22,7 @@ import rasterio.features
 from shapely.geometry import LineString, Point, shape
 from shapely.ops import unary_union
 
-from spatial.analysis.pattern.grid import GEOGRAPHIC, Grid, write_raster
+from spatial.analysis.pattern.grid import GEOGRAPHIC, Grid
 
 NODATA = -9999.0
 LAYERS = ("sources", "corridors", "corridor_zones", "pinch_points", "nodes")
@@ -61,31 +60,6 @@ class PatternResult:
     current: np.ndarray
     summary: pd.DataFrame
     timings: dict = field(default_factory=dict)
-
-    def write(self, out_dir) -> list[Path]:
-        """Write the GeoPackage, the three rasters and the summary into `out_dir`.
-
-        Returns
-        -------
-        list of Path
-            Files written.
-        """
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        gpkg = out / "pattern.gpkg"
-        if gpkg.exists():
-            gpkg.unlink()  # layers are replaced together, never mixed with an older run
-        for name in LAYERS:
-            gdf = getattr(self, name)
-            gdf.to_file(gpkg, layer=name, driver="GPKG")
-        written = [gpkg]
-        written.append(write_raster(out / "resistance.tif", self.resistance, self.grid, NODATA))
-        written.append(write_raster(out / "cost_distance.tif", self.cwd, self.grid, NODATA))
-        written.append(write_raster(out / "current.tif", np.where(np.isfinite(self.resistance), self.current, np.nan), self.grid, NODATA))
-        csv = out / "summary.csv"
-        self.summary.to_csv(csv, index=False, encoding="utf-8-sig")
-        written.append(csv)
-        return written
 
 
 # ---------------------------------------------------------------- raster → vector
