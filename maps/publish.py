@@ -24,6 +24,7 @@ from maps.render import (
 )
 from spatial.outputs.check_report import write_check_outputs
 from spatial.outputs.html import html_table
+from spatial.outputs.compliance_report import write_balance_outputs, write_ledger_outputs
 from spatial.outputs.indicator_report import write_indicator_outputs
 from spatial.outputs.pattern_report import write_pattern_outputs
 from spatial.outputs.tables import bilingual
@@ -31,6 +32,8 @@ from spatial.outputs.tables import bilingual
 if TYPE_CHECKING:  # pragma: no cover
     from spatial.analysis.check import CheckResult
     from spatial.analysis.indicators import IndicatorResult
+    from spatial.analysis.balance import BalanceResult
+    from spatial.analysis.ledger import LedgerResult
     from spatial.analysis.pattern import PatternResult
     from spatial.sources.workspace import Workspace
 
@@ -94,6 +97,8 @@ def publish(
     check_result: "CheckResult | None" = None,
     indicators: "IndicatorResult | None" = None,
     pattern: "PatternResult | None" = None,
+    balance: "BalanceResult | None" = None,
+    ledger: "LedgerResult | None" = None,
     progress: Callable[[str], None] | None = None,
 ) -> PublishResult:
     """Write the site into ``out_dir`` and return what was written (index.html first).
@@ -113,6 +118,9 @@ def publish(
     pattern : PatternResult, optional
         A derived ecological security pattern, drawn beside the plan's on the pattern map, with its files
         (pattern.gpkg, the rasters, the tables) in ``pattern/``.
+    balance, ledger : optional
+        The farmland occupation–compensation balance and the red-line ledger, written to ``balance/`` and
+        ``ledger/`` with a page each.
     progress : callable, optional
         ``progress(message)`` before each page.
 
@@ -151,6 +159,7 @@ def publish(
     if check_result is not None:
         say("检查 check")
         res.pages.extend(_check_pages(check_result, out / "check", ws, kw))
+    res.pages.extend(_review_pages(balance, ledger, out))
     indicator_html = ""
     if indicators is not None:
         say("指标 indicators")
@@ -171,6 +180,20 @@ def _check_pages(result: "CheckResult", check_dir: Path, ws: "Workspace", kw: di
                  f"示例项目按结论着色，重叠部分高亮。 Sample projects by verdict ({summary}).", path.stat().st_size),
             Page("check_report", "项目检查报告 Check report", report,
                  "逐项结论、重叠面积与依据，含地图。 Verdicts, overlaps and rules, with the map.", report.stat().st_size)]
+
+
+def _review_pages(balance: "BalanceResult | None", ledger: "LedgerResult | None", out: Path) -> list[Page]:
+    """Pages of the compliance reviews the caller computed: 占补平衡 and 一本账."""
+    pages = []
+    if balance is not None:
+        page = Path(write_balance_outputs(balance, out / "balance")["html"])
+        pages.append(Page("balance", "耕地占补平衡 Farmland occupation–compensation balance", page,
+                          f"结论 verdict: {balance.verdict}", page.stat().st_size))
+    if ledger is not None:
+        page = Path(write_ledger_outputs(ledger, out / "ledger")["html"])
+        pages.append(Page("ledger", "生态保护红线一本账 Red-line ledger", page,
+                          f"面积不减少 area not reduced: {ledger.verdict}", page.stat().st_size))
+    return pages
 
 
 def _indicator_pages(ind: "IndicatorResult", out: Path) -> tuple[list[Page], str]:

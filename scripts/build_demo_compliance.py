@@ -194,6 +194,13 @@ grade_field = "ZLDJ"
 best_grade = "low"
 occupied = { path = "compliance.gpkg", layer = "farmland_occupied" }
 compensated = { path = "compliance.gpkg", layer = "farmland_compensated" }
+
+# Distances of the distance rules (spatial check): the plans give none (SEED_BRIEF note 10); these are the demo's
+# own illustrative choices, to show the rules at work. Set yours.
+[within]
+sensitive_receptor = 500   # SO10 / SO11 (000:1093)
+water_source_zone = 1000   # WA2 (000:1059)
+river = 50                 # WA6 shoreline buffer strip (001:327)
 """
 
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -38,7 +38,10 @@ from spatial.sources.files import read_layer
 from spatial.sources.names import feature_names, feature_numbers
 from spatial.geo.units import convert_area
 
-__all__ = ["BalanceResult", "balance", "HEADERS", "BestGrade"]
+if TYPE_CHECKING:  # pragma: no cover
+    from spatial.sources.workspace import Workspace
+
+__all__ = ["BalanceResult", "balance", "workspace_balance", "HEADERS", "BestGrade"]
 
 BestGrade = Literal["low", "high"]
 OCCUPIED = "occupied"
@@ -322,3 +325,27 @@ def balance(
 
 
 # ---------------------------------------------------------------------------------------- writing
+
+
+def workspace_balance(workspace: "Workspace", method: AreaMethod = "official") -> BalanceResult | None:
+    """The balance of the occupation and compensation a workspace declares in its ``[balance]`` table
+    (``occupied`` / ``compensated`` = { path, layer }, ``grade_field``, ``best_grade``); None without one.
+
+    Raises
+    ------
+    InputError
+        When the table names no occupied or compensated file.
+    """
+    table = (workspace.raw or {}).get("balance")
+    if not table:
+        return None
+    sides = {}
+    for key in ("occupied", "compensated"):
+        entry = table.get(key)
+        if not isinstance(entry, dict) or "path" not in entry:
+            raise InputError(f"{workspace.path / 'workspace.toml'}: [balance] needs {key} = {{ path = \"…\", "
+                             f"layer = \"…\" }}")
+        sides[key] = (workspace.path / entry["path"], entry.get("layer"))
+    return balance(sides["occupied"][0], sides["compensated"][0], grade_field=table.get("grade_field", "ZLDJ"),
+                   best_grade=table.get("best_grade", "low"), method=method, occupied_layer=sides["occupied"][1],
+                   compensated_layer=sides["compensated"][1])

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import geopandas as gpd
 import numpy as np
@@ -202,7 +202,7 @@ def overlay_layer(pr: Projects, layer: ConstraintLayer, engine: Any, *, method: 
     conflict = (overlap_m2 > min_m2) | ((pr.kind == "line") & (overlap_len > min_m))
     pct = np.where(has_area, 100.0 * overlap_m2 / np.where(pr.area_m2 > 0, pr.area_m2, 1.0),
                    100.0 * overlap_len / np.where(pr.length_m > 0, pr.length_m, 1.0))
-    distance, nearest_name = _nearest_features(pr, layer, engine, conflict, near_m, tick)
+    distance, nearest_name = _nearest_features(pr, layer, engine, conflict, max(near_m, _max_within(layer)), tick)
     return LayerOverlay(layer, overlap_m2, overlap_len, area_pieces, line_pieces, features, feature_count,
                         conflict, pct, distance, nearest_name)
 
@@ -219,16 +219,22 @@ def _touched_features(hits_q: list[np.ndarray], hits_l: list[np.ndarray], layer:
     return _join_names(hq, layer.names[hl] if len(hl) else np.zeros(0, dtype=object), n)
 
 
+def _max_within(layer: ConstraintLayer) -> float:
+    return max((r.within_m or 0.0 for r in layer.kind.rules), default=0.0)
+
+
 def _nearest_features(pr: Projects, layer: ConstraintLayer, engine: Any, conflict: np.ndarray, near_m: float,
                       tick: Callable[[int], None]) -> tuple[np.ndarray, np.ndarray]:
-    """Distance 0 where a project overlaps the layer; else the nearest feature within ``near_m`` (NaN beyond)."""
+    """Distance 0 where a project overlaps the layer; else the nearest feature within ``near_m`` (NaN beyond),
+    measured from the project's own geometry: its polygon, its circle (points) or corridor, else its line."""
     n = len(pr.geoms)
     distance = np.full(n, np.nan)
     nearest_name = np.full(n, "", dtype=object)
     distance[conflict] = 0.0
     if near_m > 0:
         free = np.flatnonzero(~conflict)
-        d, w = engine.nearest(pr.geoms[free], layer, near_m)
+        own = np.where(shapely.is_missing(pr.area_target), pr.geoms, pr.area_target)
+        d, w = engine.nearest(own[free], layer, near_m)
         distance[free] = d
         found = w >= 0
         nearest_name[free[found]] = layer.names[w[found]]
@@ -237,23 +243,54 @@ def _nearest_features(pr: Projects, layer: ConstraintLayer, engine: Any, conflic
 
 
 def judge_layer(lo: LayerOverlay, types: np.ndarray, catalog: Catalog) -> LayerOverlay:
-    """Verdicts of one layer: for each project type, the first of the kind's rules that names it (else the
-    verdict of the kind's rule class), where the project overlaps the layer; no conflict elsewhere."""
+    """Verdicts of one layer. For each project type the kind's rules naming it are tried in order; the first
+    whose condition holds gives the verdict: an overlap, or for a distance rule a distance of at most its
+    ``within_m`` (overlap included). A type no rule names takes the verdict of the kind's rule class on
+    overlap. Elsewhere: no conflict."""
     n = len(types)
     kind, none = lo.layer.kind, catalog.verdicts.none
     verdicts = np.full(n, none, dtype=object)
-    rules = {k: np.full(n, "", dtype=object) for k in ("rule", "rule_zh", "rule_en", "source", "source_title")}
-    for t in np.unique(types[lo.conflict]) if lo.conflict.any() else []:
-        rule = _rule_for(kind, t, catalog.verdicts)
-        sel = lo.conflict & (types == t)
-        verdicts[sel] = rule.verdict
-        rules["rule"][sel] = rule.id
-        rules["rule_zh"][sel] = rule.rule_zh
-        rules["rule_en"][sel] = rule.rule_en
-        rules["source"][sel] = rule.source
-        rules["source_title"][sel] = catalog.source_title(rule.source) if rule.source else ""
+    rules = {k: np.full(n, "", dtype=object) for k in ("rule", "rule_zh", "rule_en", "source", "source_title", "basis")}
+    rules["within_m"] = np.full(n, np.nan)
+    near = np.nan_to_num(lo.distance, nan=np.inf)
+    for t in np.unique(types):
+        todo = types == t
+        for rule in kind.rules_for(t) or (_rule_for(kind, t, catalog.verdicts),):
+            reach = rule.within_m or 0.0
+            sel = todo & (lo.conflict | ((reach > 0) & (near <= reach)))
+            _apply_rule(rule, sel, lo, verdicts, rules, catalog)
+            todo &= ~sel
     lo.verdicts, lo.rules = verdicts, rules
     return lo
+
+
+def _apply_rule(rule: Rule, sel: np.ndarray, lo: LayerOverlay, verdicts: np.ndarray, rules: dict[str, np.ndarray],
+                catalog: Catalog) -> None:
+    if not sel.any():
+        return
+    verdicts[sel] = rule.verdict
+    rules["rule"][sel] = rule.id
+    rules["rule_zh"][sel] = rule.rule_zh
+    rules["rule_en"][sel] = rule.rule_en
+    rules["source"][sel] = rule.source
+    rules["source_title"][sel] = catalog.source_title(rule.source) if rule.source else ""
+    if rule.is_distance_rule:
+        rules["within_m"][sel] = rule.within_m
+    rules["basis"][sel] = [("重叠 overlap" if lo.conflict[i] else
+                            f"距离 distance {lo.distance[i]:,.1f} m ≤ {rule.within_m:g} m") for i in np.flatnonzero(sel)]
+
+
+def _distance_notes(layers: list[ConstraintLayer], types: np.ndarray) -> list[str]:
+    """A distance rule without a distance (the plan gives none) judges overlaps only: say so, with the fix."""
+    present = set(types)
+    out = []
+    for layer in layers:
+        for rule in layer.kind.rules:
+            if rule.is_distance_rule and not rule.within_m and any(rule.applies_to(t) for t in present):
+                out.append(f"{rule.id}（{layer.kind.name_zh}）: 规划未给出距离，仅判重叠 the plan gives no distance, so "
+                           f"only overlaps were judged; set yours with --within {layer.kind.id}=METRES "
+                           f"(or [within] {layer.kind.id} = METRES in workspace.toml)")
+    return out
 
 
 def _overlap_rows(pr: Projects, lo: LayerOverlay, verdicts: Verdicts) -> pd.DataFrame:
@@ -269,6 +306,7 @@ def _overlap_rows(pr: Projects, lo: LayerOverlay, verdicts: Verdicts) -> pd.Data
         "verdict": lo.verdicts, "verdict_label": [verdicts.label(v) for v in lo.verdicts],
         "rule": lo.rules["rule"], "rule_zh": lo.rules["rule_zh"], "rule_en": lo.rules["rule_en"],
         "source": lo.rules["source"], "source_title": lo.rules["source_title"],
+        "within_m": lo.rules["within_m"], "basis": lo.rules["basis"],
     })
 
 
@@ -307,6 +345,8 @@ def _summary(pr: Projects, judged: list[LayerOverlay], catalog: Catalog) -> pd.D
     for lo in judged:
         for i in np.flatnonzero(lo.verdicts != verdicts.none):
             item = f"{lo.layer.kind.name_zh}：{verdicts.label(lo.verdicts[i])}"
+            if not lo.conflict[i]:  # a distance rule: say how near
+                item += f"（{lo.rules['basis'][i]}）"
             conflicts[i] = f"{conflicts[i]}；{item}" if conflicts[i] else item
     has_area = ~shapely.is_missing(pr.area_target)
     area_or_nan = np.where(has_area, pr.area_m2, np.nan)   # lines without a width have no area
@@ -398,6 +438,7 @@ def check(
     catalog: Catalog | None = None,
     workers: int | None = None,
     engine: Any = "local",
+    within: Mapping[str, float] | None = None,
 ) -> CheckResult:
     """Check every project against every constraint layer.
 
@@ -427,6 +468,9 @@ def check(
         Threads of the local engine (default: the CPU count, at most 8; 1 = no threads).
     engine : str or engine object
         How the overlay runs (:func:`spatial.engine.get_engine`); ``"local"`` by default.
+    within : mapping, optional
+        Kind id -> metres: the distance of that kind's distance rules (``within_m``) for this run, over the
+        catalogue's and the workspace's ``[within]`` (the plans give no distances; docs/check.md).
 
     Returns
     -------
@@ -448,7 +492,7 @@ def check(
         raise ValueError(f"area_method must be 'official' or 'geodesic', not {area_method!r}")
     engine = get_engine(engine, workers)
     notes: list[str] = []
-    catalog, layers, meta = constraint_layers(workspace_or_layers, catalog, notes)
+    catalog, layers, meta = constraint_layers(workspace_or_layers, catalog, notes, within)
     if not layers:
         raise InputError("no constraint layer to check against: the workspace holds no layer whose catalogue "
                          "kind has rules (e.g. ecological_redline); add one with --layer ecological_redline=FILE")
@@ -462,6 +506,8 @@ def check(
                                         tick=ticker.for_layer(f"{layer.kind.name_zh} {layer.kind.name_en}"),
                                         notes=notes), pr.types, catalog)
               for layer in layers]
+    notes.extend(_distance_notes(layers, pr.types))
+    settings["within_m"] = {lo.kind.id: _max_within(lo) for lo in layers if lo.kind.has_distance_rule}
     return assemble(pr, judged, catalog, settings, notes)
 
 

@@ -43,57 +43,85 @@ def _area(geoms: np.ndarray, method: AreaMethod) -> np.ndarray:
     return area_m2(gpd.GeoSeries(geoms, crs=CGCS2000), method)
 
 
-def constraint_layers(workspace_or_layers: Any, catalog: Catalog | None,
-                      notes: list[str]) -> tuple[Catalog, list[ConstraintLayer], dict[str, Any]]:
+def constraint_layers(workspace_or_layers: Any, catalog: Catalog | None, notes: list[str],
+                      within: Mapping[str, float] | None = None) -> tuple[Catalog, list[ConstraintLayer], dict[str, Any]]:
     """The constraint layers (kinds with rules) of a workspace or of a dict {kind: GeoDataFrame or Layer},
-    in catalogue order, with the workspace's name and illustrative flag."""
-    meta: dict[str, Any] = {}
-    items: list[tuple[LayerKind, gpd.GeoDataFrame, str | None, str, bool]] = []
-    if hasattr(workspace_or_layers, "layers") and hasattr(workspace_or_layers, "catalog"):
-        ws = workspace_or_layers
-        catalog = catalog or ws.catalog
-        meta["workspace"] = ws.name
-        meta["illustrative"] = bool(getattr(ws, "illustrative", False))
-        for kind_id, layer in ws.layers.items():
-            read = getattr(layer, "read", None)
-            src = f"{read.path.name}:{read.layer or ''}" if read is not None and getattr(read, "path", None) else kind_id
-            items.append((catalog.kind(kind_id), layer.gdf, getattr(layer, "name_field", None), src, read is not None))
-    elif isinstance(workspace_or_layers, Mapping):
-        catalog = catalog or load_catalog()
-        for key, value in workspace_or_layers.items():
-            kind = catalog.kind(key) if key in catalog.kinds else catalog.kind_for_name(str(key))
-            if kind is None:
-                raise InputError(f"layer {key!r}: not a catalogue kind; use one of {', '.join(catalog.kinds)}")
-            gdf = getattr(value, "gdf", value)
-            name_field = getattr(value, "name_field", None)
-            if not isinstance(gdf, gpd.GeoDataFrame):
-                raise TypeError(f"layer {key!r}: expected a GeoDataFrame or a workspace Layer, got {type(value).__name__}")
-            if gdf.crs is None:
-                raise InputError(f"layer {kind.id}: has no CRS; set it (e.g. gdf.set_crs('EPSG:4490')) "
-                                 f"or read it with spatial.sources.files.read_layer(..., crs=...)")
-            items.append((kind, gdf, name_field, str(key), getattr(value, "read", None) is not None))
-    else:
-        raise TypeError("workspace_or_layers must be a Workspace or a dict {kind_id: GeoDataFrame}")
+    in catalogue order, with the workspace's name and illustrative flag.
+
+    ``within``: kind id -> metres, the user's distance for that kind's distance rules (the workspace's
+    ``[within]`` table first, these on top).
+    """
+    catalog, items, meta = _layer_items(workspace_or_layers, catalog)
+    distances = {**meta.pop("within", {}), **dict(within or {})}
+    for kind_id, metres in distances.items():
+        kind = catalog.kinds.get(kind_id) or catalog.kind_for_name(str(kind_id))
+        if kind is None or not kind.has_distance_rule:
+            have = ", ".join(k.id for k in catalog.kinds.values() if k.has_distance_rule)
+            raise InputError(f"--within {kind_id}={metres}: {kind_id!r} has no distance rule in {catalog.path}; "
+                             f"kinds with one: {have}")
+        if not metres >= 0:
+            raise InputError(f"--within {kind_id}={metres}: give a distance of 0 or more metres")
     layers: list[ConstraintLayer] = []
     for kind, gdf, name_field, src, checked in items:
         if not kind.is_constraint:
             if isinstance(workspace_or_layers, Mapping):
                 notes.append(f"{kind.label}: an information layer without rules in the catalogue; not checked.")
             continue
-        gdf = to_workspace_crs(gdf)
-        geoms = np.asarray(gdf.geometry.values, dtype=object)
-        names = np.asarray(feature_names(gdf, name_field).astype(str), dtype=object)
-        keep = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-        geoms = keep_dim(geoms, 2)
-        keep &= ~shapely.is_empty(geoms)
-        if (~keep).any() and len(gdf):
-            dropped = int((~keep).sum())
-            notes.append(f"{kind.label}: {dropped} feature(s) without polygon geometry were left out.")
-        geoms, names = geoms[keep], names[keep]
-        layers.append(ConstraintLayer.build(kind, geoms, names, src, checked))
+        if kind.id in distances:
+            kind = kind.with_distance(distances[kind.id])
+        layers.append(_prepare_layer(kind, gdf, name_field, src, checked, notes))
     order = {k: i for i, k in enumerate(catalog.kinds)}
     layers.sort(key=lambda c: order.get(c.kind.id, 999))
     return catalog, layers, meta
+
+
+def _layer_items(workspace_or_layers: Any, catalog: Catalog | None
+                 ) -> tuple[Catalog, list[tuple[LayerKind, gpd.GeoDataFrame, str | None, str, bool]], dict[str, Any]]:
+    """(kind, layer, name field, source label, validated on reading) of each layer given."""
+    meta: dict[str, Any] = {}
+    items: list[tuple[LayerKind, gpd.GeoDataFrame, str | None, str, bool]] = []
+    if hasattr(workspace_or_layers, "layers") and hasattr(workspace_or_layers, "catalog"):
+        ws = workspace_or_layers
+        catalog = catalog or ws.catalog
+        meta.update(workspace=ws.name, illustrative=bool(getattr(ws, "illustrative", False)),
+                    within={k: float(v) for k, v in (getattr(ws, "raw", None) or {}).get("within", {}).items()})
+        for kind_id, layer in ws.layers.items():
+            read = getattr(layer, "read", None)
+            src = f"{read.path.name}:{read.layer or ''}" if read is not None and getattr(read, "path", None) else kind_id
+            items.append((catalog.kind(kind_id), layer.gdf, getattr(layer, "name_field", None), src, read is not None))
+        return catalog, items, meta
+    if not isinstance(workspace_or_layers, Mapping):
+        raise TypeError("workspace_or_layers must be a Workspace or a dict {kind_id: GeoDataFrame}")
+    catalog = catalog or load_catalog()
+    for key, value in workspace_or_layers.items():
+        kind = catalog.kind(key) if key in catalog.kinds else catalog.kind_for_name(str(key))
+        if kind is None:
+            raise InputError(f"layer {key!r}: not a catalogue kind; use one of {', '.join(catalog.kinds)}")
+        gdf = getattr(value, "gdf", value)
+        if not isinstance(gdf, gpd.GeoDataFrame):
+            raise TypeError(f"layer {key!r}: expected a GeoDataFrame or a workspace Layer, got {type(value).__name__}")
+        if gdf.crs is None:
+            raise InputError(f"layer {kind.id}: has no CRS; set it (e.g. gdf.set_crs('EPSG:4490')) "
+                             f"or read it with spatial.sources.files.read_layer(..., crs=...)")
+        items.append((kind, gdf, getattr(value, "name_field", None), str(key), getattr(value, "read", None) is not None))
+    return catalog, items, meta
+
+
+def _prepare_layer(kind: LayerKind, gdf: gpd.GeoDataFrame, name_field: str | None, src: str, checked: bool,
+                   notes: list[str]) -> ConstraintLayer:
+    """A layer in EPSG:4490 with its index: polygon kinds keep their polygonal parts; point and line kinds
+    (receptors, rivers), which only distance rules judge, keep their geometries as they are."""
+    gdf = to_workspace_crs(gdf)
+    geoms = np.asarray(gdf.geometry.values, dtype=object)
+    names = np.asarray(feature_names(gdf, name_field).astype(str), dtype=object)
+    keep = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    if kind.geometry == "polygon":
+        geoms = keep_dim(geoms, 2)
+        keep &= ~shapely.is_empty(geoms)
+    if (~keep).any() and len(gdf):
+        what = "polygon geometry" if kind.geometry == "polygon" else "geometry"
+        notes.append(f"{kind.label}: {int((~keep).sum())} feature(s) without {what} were left out.")
+    return ConstraintLayer.build(kind, geoms[keep], names[keep], src, checked)
 
 
 def _feature_numbers(gdf: gpd.GeoDataFrame) -> np.ndarray:

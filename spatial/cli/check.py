@@ -58,6 +58,21 @@ def _parse_layer_opts(values: list[str], catalog) -> list[tuple[str, Path, str |
     return out
 
 
+def _parse_within(values: list[str]) -> dict[str, float]:
+    """KIND=METRES pairs of --within."""
+    out: dict[str, float] = {}
+    for raw in values:
+        key, sep, value = raw.partition("=")
+        try:
+            metres = float(value)
+        except ValueError:
+            metres = float("nan")
+        if not sep or not key.strip() or not metres >= 0:
+            fail(f"--within {raw!r}: write KIND=METRES with a distance of 0 or more, e.g. --within sensitive_receptor=500")
+        out[key.strip()] = metres
+    return out
+
+
 MAP_LIMIT = 5_000  # a web map of more projects is too heavy for a browser; QGIS opens overlaps.gpkg instead
 
 VERDICT_COLOUR = {"prohibited": "bold red", "needs_approval": "dark_orange", "allowed": "green", "no_conflict": "dim"}
@@ -106,6 +121,9 @@ def register(app: typer.Typer) -> None:
         near: Annotated[float, typer.Option(
             "--near", help="邻近搜索半径 report the nearest feature within this many metres when there is no "
                            "overlap (0: off)")] = 1000.0,
+        within: Annotated[Optional[list[str]], typer.Option(
+            "--within", help="距离规则 distance of a kind's distance rules, KIND=METRES (repeatable), e.g. "
+                             "--within sensitive_receptor=500; the plans give no distances")] = None,
         width: Annotated[Optional[float], typer.Option(
             "--width", help="线状项目宽度 corridor width of line projects in metres (area besides length)")] = None,
         radius: Annotated[float, typer.Option(
@@ -207,6 +225,7 @@ def register(app: typer.Typer) -> None:
                     bar.update(task, completed=done, total=total, description=f"检查 checking {label}")
 
                 result = check(gdf, target, project_type, near_m=near, line_width_m=width, point_radius_m=radius,
+                               within=_parse_within(within or []),
                                area_method=method, progress=progress, catalog=catalog)
         except InputError as exc:
             fail(f"{proj_path}: {exc}")

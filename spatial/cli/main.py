@@ -17,8 +17,10 @@ from maps.publish import publish
 from spatial.analysis.check import check
 from spatial.analysis.conflicts import check_conflicts
 from spatial.analysis.indicators import indicator_result
+from spatial.analysis.balance import workspace_balance
+from spatial.analysis.ledger import ledger, workspace_versions
 from spatial.analysis.security_pattern import pattern
-from spatial.cli.compliance import register as _register_compliance
+from spatial.cli.compliance import print_balance, print_ledger, register as _register_compliance
 from spatial.cli.pattern import print_pattern, register as _register_pattern
 from spatial.cli.check import print_check_summary
 from spatial.cli.check import register as _register_check
@@ -202,9 +204,17 @@ def demo_cmd(
     conflicts = check_conflicts(ws, None, method)
     print_conflicts(conflicts, ws.name, method)
 
+    balanced = workspace_balance(ws, method)
+    if balanced is not None:
+        print_balance(balanced)
+    by_zone = "strategic_zone" if "strategic_zone" in ws.layers else None   # the demo has no township layer
+    ledgered = ledger(ws, workspace=ws, by=by_zone, method=method) if workspace_versions(ws) else None
+    if ledgered is not None:
+        print_ledger(ledgered)
     derived = pattern(ws)
     print_pattern(derived)
     site = publish(ws, out, offline=not online, check_result=result, indicators=indicators, pattern=derived,
+                   balance=balanced, ledger=ledgered,
                    progress=lambda msg: err_console.print(f"[dim]… {msg}[/]"))
     conflict_files = write_conflict_outputs(conflicts, out / "conflicts")
     console.print(f"网站 site (open in a browser): {site.index.resolve()}")

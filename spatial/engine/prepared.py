@@ -37,7 +37,7 @@ class ConstraintLayer:
 
     def validate(self, targets: np.ndarray, is_valid: Callable[[np.ndarray], np.ndarray], notes: list[str]) -> None:
         """Repair (make_valid) the invalid features among those whose boxes meet the targets'."""
-        if self.checked or len(targets) == 0 or len(self.geoms) == 0:
+        if self.checked or self.kind.geometry != "polygon" or len(targets) == 0 or len(self.geoms) == 0:
             return
         _, used = self.tree.query(targets)
         used = np.unique(used)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -25,6 +26,11 @@ class Rule:
     rule_zh: str
     rule_en: str
     source: str
+    within_m: float | None = None   # a distance rule: applies within this many metres (overlap included)
+
+    @property
+    def is_distance_rule(self) -> bool:
+        return self.within_m is not None
 
     def applies_to(self, project_type: str) -> bool:
         return "*" in self.types or project_type in self.types
@@ -59,6 +65,20 @@ class LayerKind:
 
     def rule_for(self, project_type: str) -> Rule | None:
         return next((r for r in self.rules if r.applies_to(project_type)), None)
+
+    def rules_for(self, project_type: str) -> tuple[Rule, ...]:
+        """The kind's rules naming ``project_type`` (or ``*``), in catalogue order."""
+        return tuple(r for r in self.rules if r.applies_to(project_type))
+
+    @property
+    def has_distance_rule(self) -> bool:
+        return any(r.is_distance_rule for r in self.rules)
+
+    def with_distance(self, within_m: float) -> "LayerKind":
+        """The kind with ``within_m`` set on each of its distance rules (a user's distance for the plan's rule)."""
+        rules = tuple(dataclasses.replace(r, within_m=float(within_m)) if r.is_distance_rule else r
+                      for r in self.rules)
+        return dataclasses.replace(self, rules=rules)
 
 
 @dataclass(frozen=True)
@@ -155,6 +175,7 @@ def _rule(raw: dict[str, Any], kind_id: str, verdicts: Verdicts) -> Rule:
         rule_zh=raw.get("rule_zh", ""),
         rule_en=raw.get("rule_en", ""),
         source=raw.get("source", ""),
+        within_m=float(raw["within_m"]) if raw.get("within_m") is not None else None,
     )
 
 
