@@ -9,9 +9,12 @@ sources → engine → analysis → outputs → cli; this package file only gath
     result.summary
 """
 
+from spatial.analysis.balance import balance
 from spatial.analysis.check import CheckResult, check
 from spatial.analysis.conflicts import check_conflicts
 from spatial.analysis.indicators import indicator_result
+from spatial.analysis.ledger import ledger
+from spatial.analysis.security_pattern import pattern
 from spatial.analysis.versions import diff_versions
 from spatial.api import check_file
 from spatial.errors import (
@@ -30,7 +33,8 @@ from spatial.sources.workspace import load_workspace
 __version__ = "0.1.0"
 
 __all__ = [
-    "CheckResult", "check", "check_file", "check_conflicts", "indicator_result", "diff_versions",
+    "CheckResult", "check", "check_file", "check_conflicts", "indicator_result", "diff_versions", "pattern",
+    "balance", "ledger",
     "SpatialError", "InputError", "BoundaryPointError", "CatalogError", "MapError", "OfflineError",
     "area_m2", "union_area_m2", "load_catalog", "read_layer", "load_workspace",
 ]

@@ -688,176 +688,219 @@ def _geodesic_m2(geoms: list[Any], crs: Any) -> np.ndarray:
     return area_m2(gpd.GeoSeries(geoms, crs=crs), method="geodesic")
 
 
+@dataclass
+class _Validation:
+    """What the validation steps share: the geometries being repaired, which are set aside, and the findings."""
+
+    src: str
+    labels: Any
+    nums: pd.Series
+    crs: Any
+    geoms: np.ndarray
+    aside: np.ndarray
+    repairs: list[Finding]
+    set_aside: list[Finding]
+    warnings: list[Finding]
+    fam: np.ndarray | None = None
+
+    def label(self, i: int) -> str:
+        return self.labels.iloc[i]
+
+    def put_aside(self, i: int, kind: str, message: str, **kw: Any) -> None:
+        self.aside[i] = True
+        self.set_aside.append(Finding(self.src, self.label(i), kind, message, number=int(self.nums.iloc[i]), **kw))
+
+    def live(self) -> np.ndarray:
+        return np.flatnonzero(~self.aside)
+
+
 def _validate(gdf: gpd.GeoDataFrame, src: str, declared_type: str | None, name_field: str | None,
               repairs: list[Finding], set_aside: list[Finding], warnings: list[Finding]
               ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    labels, nums = LazyLabels(gdf, name_field), feature_numbers(gdf)
-    geoms = np.asarray(gdf.geometry.values, dtype=object).copy()
-    crs = gdf.crs
-    aside = np.zeros(len(gdf), dtype=bool)
+    """The features that can be used, repaired where they can be, and those set aside; every step a finding."""
+    v = _Validation(src, LazyLabels(gdf, name_field), feature_numbers(gdf), gdf.crs,
+                    np.asarray(gdf.geometry.values, dtype=object).copy(), np.zeros(len(gdf), dtype=bool),
+                    repairs, set_aside, warnings)
+    _set_aside_empty(v)
+    _set_aside_non_finite(v)
+    _drop_z(v)
+    _settle_geometry_types(v, _declared_family(declared_type))
+    _remove_repeated_vertices(v)
+    _repair_invalid(v)
+    _flag_duplicates(v)
+    out = gdf.set_geometry(gpd.GeoSeries(v.geoms, index=gdf.index, crs=v.crs))
+    return out[~v.aside], out[v.aside]
 
-    # 1. no geometry
-    empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+
+def _set_aside_empty(v: _Validation) -> None:
+    empty = shapely.is_missing(v.geoms) | shapely.is_empty(v.geoms)
     for i in np.flatnonzero(empty):
-        what = "no geometry (NULL)" if geoms[i] is None else f"an empty {geoms[i].geom_type}"
-        set_aside.append(Finding(src, labels.iloc[i], "empty_geometry",
-                                 f"{src}: feature {labels.iloc[i]} has {what}; set aside (not used)",
-                                 number=int(nums.iloc[i])))
-    aside |= empty
+        what = "no geometry (NULL)" if v.geoms[i] is None else f"an empty {v.geoms[i].geom_type}"
+        v.put_aside(i, "empty_geometry", f"{v.src}: feature {v.label(i)} has {what}; set aside (not used)")
 
-    # 1b. NaN / Inf coordinates: GEOS cannot compute with them and no repair can guess the true value
-    live_idx = np.flatnonzero(~aside)
-    non_finite = _non_finite_vertices(geoms[live_idx]) if len(live_idx) else np.zeros(0, dtype=np.int64)
-    for i, count in zip(live_idx[non_finite > 0], non_finite[non_finite > 0]):
-        aside[i] = True
-        set_aside.append(Finding(src, labels.iloc[i], "non_finite_coordinates",
-                                 f"{src}: feature {labels.iloc[i]} has {int(count)} coordinate(s) that are NaN or "
-                                 f"infinite (not a number); set aside — correct those vertices in the source "
-                                 f"(re-digitise or re-export the feature)",
-                                 number=int(nums.iloc[i]), details={"count": int(count)}))
 
-    # 2. Z / M values
-    live = ~aside
-    has_zm = np.zeros(len(gdf), dtype=bool)
-    has_zm[live] = shapely.has_z(geoms[live])
+def _set_aside_non_finite(v: _Validation) -> None:
+    """NaN / Inf coordinates: GEOS cannot compute with them and no repair can guess the true value."""
+    live = v.live()
+    counts = _non_finite_vertices(v.geoms[live]) if len(live) else np.zeros(0, dtype=np.int64)
+    for i, count in zip(live[counts > 0], counts[counts > 0]):
+        v.put_aside(i, "non_finite_coordinates",
+                    f"{v.src}: feature {v.label(i)} has {int(count)} coordinate(s) that are NaN or infinite (not a "
+                    f"number); set aside — correct those vertices in the source (re-digitise or re-export the "
+                    f"feature)", details={"count": int(count)})
+
+
+def _drop_z(v: _Validation) -> None:
+    live = ~v.aside
+    has_zm = np.zeros(len(v.geoms), dtype=bool)
+    has_zm[live] = shapely.has_z(v.geoms[live])
     if hasattr(shapely, "has_m"):
-        has_zm[live] |= shapely.has_m(geoms[live])
+        has_zm[live] |= shapely.has_m(v.geoms[live])
     if has_zm.any():
-        geoms[has_zm] = shapely.force_2d(geoms[has_zm])
-        warnings.append(Finding(src, None, "z_dropped",
-                                f"{src}: {int(has_zm.sum())} of {int(live.sum())} features carry Z (height) or M "
-                                f"values; dropped — areas and overlays are 2-D", details={"count": int(has_zm.sum())}))
+        v.geoms[has_zm] = shapely.force_2d(v.geoms[has_zm])
+        v.warnings.append(Finding(v.src, None, "z_dropped",
+                                  f"{v.src}: {int(has_zm.sum())} of {int(live.sum())} features carry Z (height) or M "
+                                  f"values; dropped — areas and overlays are 2-D", details={"count": int(has_zm.sum())}))
 
-    # 3. geometry types
-    fam = _family(geoms)
-    fam[aside] = None
-    layer_fam = _declared_family(declared_type)
+
+def _settle_geometry_types(v: _Validation, layer_fam: str | None) -> None:
+    """One geometry family per feature: collections unpacked, unusable types set aside, mixed layers warned."""
+    fam = _family(v.geoms)
+    fam[v.aside] = None
     if layer_fam is None:
-        counts = pd.Series(fam[~aside & (fam != "collection")]).value_counts()
+        counts = pd.Series(fam[~v.aside & (fam != "collection")]).value_counts()
         if len(counts):
             layer_fam = str(counts.index[0])
     for i in np.flatnonzero(fam == "collection"):
-        parts = _parts_of(geoms[i])
-        fams = {_FAMILY_OF_TYPE.get(p.geom_type) for p in parts}
-        target = layer_fam if layer_fam in fams else (fams.pop() if len(fams) == 1 else None)
-        kept = _keep_family(geoms[i], target) if target else None
-        if kept is None or None in fams:
-            aside[i] = True
-            held = ", ".join(sorted(p.geom_type for p in parts)) or "nothing"
-            set_aside.append(Finding(src, labels.iloc[i], "unusable_geometry",
-                                     f"{src}: feature {labels.iloc[i]} is a GeometryCollection of {held} that cannot "
-                                     f"be used as a {layer_fam or 'single-type'} feature; set aside",
-                                     number=int(nums.iloc[i])))
-            continue
-        dropped = [p.geom_type for p in parts if _FAMILY_OF_TYPE.get(p.geom_type) != target]
-        msg = f"{src}: feature {labels.iloc[i]} is a GeometryCollection; read as {kept.geom_type}"
-        if dropped:
-            msg += f" (its {', '.join(dropped)} part(s) dropped)"
-        repairs.append(Finding(src, labels.iloc[i], "collection_unpacked", msg, number=int(nums.iloc[i])))
-        geoms[i] = kept
-        fam[i] = target
-    other = ~aside & (fam == None)  # noqa: E711 - element-wise on an object array
-    for i in np.flatnonzero(other):
-        aside[i] = True
-        set_aside.append(Finding(src, labels.iloc[i], "unusable_geometry",
-                                 f"{src}: feature {labels.iloc[i]} is a {geoms[i].geom_type}, which cannot be used; "
-                                 f"set aside", number=int(nums.iloc[i])))
-    rings = ~aside & (shapely.get_type_id(geoms) == 2)
+        fam[i] = _unpack_collection(v, i, layer_fam)
+    for i in np.flatnonzero(~v.aside & (fam == None)):  # noqa: E711 - element-wise on an object array
+        v.put_aside(i, "unusable_geometry", f"{v.src}: feature {v.label(i)} is a {v.geoms[i].geom_type}, which "
+                                            f"cannot be used; set aside")
+    rings = ~v.aside & (shapely.get_type_id(v.geoms) == 2)
     if rings.any():
-        geoms[rings] = [shapely.LineString(g.coords) for g in geoms[rings]]
-    live = ~aside
+        v.geoms[rings] = [shapely.LineString(g.coords) for g in v.geoms[rings]]
+    live = ~v.aside
     present = pd.Series(fam[live]).value_counts()
     if len(present) > 1:
         minority = [f for f in present.index if f != layer_fam]
-        examples = [labels.iloc[i] for i in np.flatnonzero(live & np.isin(fam, minority))[:5]]
-        warnings.append(Finding(src, None, "mixed_geometry_types",
-                                f"{src}: mixed geometry types: " + ", ".join(f"{n} {f}" for f, n in present.items())
-                                + f"; e.g. {', '.join(examples)} — check the layer (split it by type if needed)",
-                                details={str(k): int(v) for k, v in present.items()}))
+        examples = [v.label(i) for i in np.flatnonzero(live & np.isin(fam, minority))[:5]]
+        v.warnings.append(Finding(v.src, None, "mixed_geometry_types",
+                                  f"{v.src}: mixed geometry types: " + ", ".join(f"{n} {f}" for f, n in present.items())
+                                  + f"; e.g. {', '.join(examples)} — check the layer (split it by type if needed)",
+                                  details={str(k): int(n) for k, n in present.items()}))
+    v.fam = fam
 
-    # 3b. repeated consecutive vertices: valid for GEOS but digitising noise; removed and counted
-    live_idx = np.flatnonzero(~aside & np.isin(fam, [_POLY, _LINE]))
-    if len(live_idx):
-        cleaned = _without_repeats(geoms[live_idx])
-        removed = shapely.get_num_coordinates(geoms[live_idx]) - shapely.get_num_coordinates(cleaned)
-        hit = np.flatnonzero(removed > 0)
-        before = _geodesic_m2(list(geoms[live_idx[hit]]), crs)
-        after = _geodesic_m2(list(cleaned[hit]), crs)
-        for j, k in enumerate(hit):
-            i = live_idx[k]
-            geoms[i] = cleaned[k]
-            repairs.append(Finding(src, labels.iloc[i], "duplicate_vertices",
-                                   f"{src}: feature {labels.iloc[i]} repeats {int(removed[k])} vertex(es) right after "
-                                   f"themselves; removed (the shape is unchanged: geodesic area {before[j]:,.2f} m² "
-                                   f"before, {after[j]:,.2f} m² after)",
-                                   number=int(nums.iloc[i]), area_before_m2=float(before[j]),
-                                   area_after_m2=float(after[j]), details={"removed": int(removed[k])}))
 
-    # 4. invalid geometries
-    live_idx = np.flatnonzero(~aside)
-    invalid_idx = live_idx[~_parallel(shapely.is_valid, geoms[live_idx])] if len(live_idx) else live_idx
-    if len(invalid_idx):
-        before_geoms = list(geoms[invalid_idx])
-        reasons = shapely.is_valid_reason(geoms[invalid_idx])
-        # polygons: 'structure' unions the shells (overlapping parts count once, as drawn) and subtracts the
-        # holes; the default 'linework' would cut an overlap out as a hole
-        poly_sel = fam[invalid_idx] == _POLY
-        fixed = np.empty(len(invalid_idx), dtype=object)
-        if poly_sel.any():
-            fixed[poly_sel] = shapely.make_valid(geoms[invalid_idx[poly_sel]], method="structure",
-                                                 keep_collapsed=False)
-        if (~poly_sel).any():
-            fixed[~poly_sel] = shapely.make_valid(geoms[invalid_idx[~poly_sel]])
-        overlap = [_overlapping_parts(g) for g in before_geoms]
-        kept = [_keep_family(g, fam[i]) for g, i in zip(fixed, invalid_idx)]
-        before = _geodesic_m2(before_geoms, crs)
-        after = _geodesic_m2([k if k is not None else shapely.Polygon() for k in kept], crs)
-        for j, i in enumerate(invalid_idx):
-            label = labels.iloc[i]
-            if kept[j] is None:
-                aside[i] = True
-                what = (f"encloses no area (a sliver {_extent_m(before_geoms[j], crs):,.1f} m long); set aside — "
-                        f"redraw it as a polygon, or deliver it in a line layer if it is a line"
-                        if fam[i] == _POLY else f"has no usable {fam[i]} left after repair; set aside")
-                set_aside.append(Finding(src, label, "collapsed",
-                                         f"{src}: feature {label} is invalid ({reasons[j]}) and {what} — area before "
-                                         f"{before[j]:,.2f} m²",
-                                         number=int(nums.iloc[i]), reason=str(reasons[j]),
-                                         area_before_m2=float(before[j]), area_after_m2=0.0))
-                continue
-            geoms[i] = kept[j]
-            area_text = (f"; geodesic area {before[j]:,.2f} m² before, {after[j]:,.2f} m² after"
-                         if fam[i] == _POLY else "")
-            msg = (f"{src}: feature {label} was invalid ({reasons[j]}); repaired with make_valid into "
-                   f"a {kept[j].geom_type}{area_text}")
-            if overlap[j]:
-                msg = (f"{src}: feature {label} has parts that overlap ({reasons[j]}); merged into their union, a "
-                       f"{kept[j].geom_type}, so the overlap counts once — geodesic area {before[j]:,.2f} m² "
-                       f"(sum of the parts) before, {after[j]:,.2f} m² after; if the parts are separate parcels, "
-                       f"deliver them as separate features")
-            repairs.append(Finding(src, label, "overlapping_parts" if overlap[j] else "repaired", msg,
-                                   number=int(nums.iloc[i]), reason=str(reasons[j]),
-                                   area_before_m2=float(before[j]) if fam[i] == _POLY else None,
-                                   area_after_m2=float(after[j]) if fam[i] == _POLY else None))
+def _unpack_collection(v: _Validation, i: int, layer_fam: str | None) -> str | None:
+    """A GeometryCollection read as the layer's family (other parts dropped, said), else set aside."""
+    parts = _parts_of(v.geoms[i])
+    fams = {_FAMILY_OF_TYPE.get(p.geom_type) for p in parts}
+    target = layer_fam if layer_fam in fams else (fams.pop() if len(fams) == 1 else None)
+    kept = _keep_family(v.geoms[i], target) if target else None
+    if kept is None or None in fams:
+        held = ", ".join(sorted(p.geom_type for p in parts)) or "nothing"
+        v.put_aside(i, "unusable_geometry", f"{v.src}: feature {v.label(i)} is a GeometryCollection of {held} that "
+                                            f"cannot be used as a {layer_fam or 'single-type'} feature; set aside")
+        return None
+    dropped = [p.geom_type for p in parts if _FAMILY_OF_TYPE.get(p.geom_type) != target]
+    msg = f"{v.src}: feature {v.label(i)} is a GeometryCollection; read as {kept.geom_type}"
+    if dropped:
+        msg += f" (its {', '.join(dropped)} part(s) dropped)"
+    v.repairs.append(Finding(v.src, v.label(i), "collection_unpacked", msg, number=int(v.nums.iloc[i])))
+    v.geoms[i] = kept
+    return target
 
-    # 5. exact duplicates (same vertices, whatever the ring start or orientation)
-    live_idx = np.flatnonzero(~aside)
-    if len(live_idx) > 1:
-        # only features agreeing in type, vertex count and bounding box can be duplicates: compare those
-        cand = live_idx[_may_be_duplicates(geoms[live_idx])]
-        keys = pd.Series(shapely.to_wkb(shapely.normalize(geoms[cand])), index=cand)
-        dup = keys[keys.duplicated(keep=False)]
-        for _, group in dup.groupby(dup, sort=False):
-            members = [labels.iloc[i] for i in group.index]
-            warnings.append(Finding(src, members[0], "duplicate_geometry",
-                                    f"{src}: features {', '.join(members)} have identical geometry; all kept "
-                                    f"(remove duplicates if they are not intended: overlapping areas are counted "
-                                    f"once in unions but twice in sums)",
-                                    number=int(nums.iloc[group.index[0]]),
-                                    details={"features": [int(nums.iloc[i]) for i in group.index]}))
 
-    out = gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=crs))
-    return out[~aside], out[aside]
+def _remove_repeated_vertices(v: _Validation) -> None:
+    """Repeated consecutive vertices: valid for GEOS but digitising noise; removed and counted."""
+    live = np.flatnonzero(~v.aside & np.isin(v.fam, [_POLY, _LINE]))
+    if not len(live):
+        return
+    cleaned = _without_repeats(v.geoms[live])
+    removed = shapely.get_num_coordinates(v.geoms[live]) - shapely.get_num_coordinates(cleaned)
+    hit = np.flatnonzero(removed > 0)
+    before = _geodesic_m2(list(v.geoms[live[hit]]), v.crs)
+    after = _geodesic_m2(list(cleaned[hit]), v.crs)
+    for j, k in enumerate(hit):
+        i = live[k]
+        v.geoms[i] = cleaned[k]
+        v.repairs.append(Finding(v.src, v.label(i), "duplicate_vertices",
+                                 f"{v.src}: feature {v.label(i)} repeats {int(removed[k])} vertex(es) right after "
+                                 f"themselves; removed (the shape is unchanged: geodesic area {before[j]:,.2f} m² "
+                                 f"before, {after[j]:,.2f} m² after)",
+                                 number=int(v.nums.iloc[i]), area_before_m2=float(before[j]),
+                                 area_after_m2=float(after[j]), details={"removed": int(removed[k])}))
+
+
+def _repair_invalid(v: _Validation) -> None:
+    """Invalid geometries repaired with make_valid (areas before and after), or set aside when nothing is left."""
+    live = v.live()
+    invalid = live[~_parallel(shapely.is_valid, v.geoms[live])] if len(live) else live
+    if not len(invalid):
+        return
+    before_geoms = list(v.geoms[invalid])
+    reasons = shapely.is_valid_reason(v.geoms[invalid])
+    kept = _made_valid(v.geoms[invalid], v.fam[invalid])
+    overlap = [_overlapping_parts(g) for g in before_geoms]
+    before = _geodesic_m2(before_geoms, v.crs)
+    after = _geodesic_m2([k if k is not None else shapely.Polygon() for k in kept], v.crs)
+    for j, i in enumerate(invalid):
+        label, poly = v.label(i), v.fam[i] == _POLY
+        if kept[j] is None:
+            what = (f"encloses no area (a sliver {_extent_m(before_geoms[j], v.crs):,.1f} m long); set aside — "
+                    f"redraw it as a polygon, or deliver it in a line layer if it is a line"
+                    if poly else f"has no usable {v.fam[i]} left after repair; set aside")
+            v.put_aside(i, "collapsed", f"{v.src}: feature {label} is invalid ({reasons[j]}) and {what} — area before "
+                                        f"{before[j]:,.2f} m²", reason=str(reasons[j]),
+                        area_before_m2=float(before[j]), area_after_m2=0.0)
+            continue
+        v.geoms[i] = kept[j]
+        area_text = f"; geodesic area {before[j]:,.2f} m² before, {after[j]:,.2f} m² after" if poly else ""
+        msg = (f"{v.src}: feature {label} was invalid ({reasons[j]}); repaired with make_valid into "
+               f"a {kept[j].geom_type}{area_text}")
+        if overlap[j]:
+            msg = (f"{v.src}: feature {label} has parts that overlap ({reasons[j]}); merged into their union, a "
+                   f"{kept[j].geom_type}, so the overlap counts once — geodesic area {before[j]:,.2f} m² "
+                   f"(sum of the parts) before, {after[j]:,.2f} m² after; if the parts are separate parcels, "
+                   f"deliver them as separate features")
+        v.repairs.append(Finding(v.src, label, "overlapping_parts" if overlap[j] else "repaired", msg,
+                                 number=int(v.nums.iloc[i]), reason=str(reasons[j]),
+                                 area_before_m2=float(before[j]) if poly else None,
+                                 area_after_m2=float(after[j]) if poly else None))
+
+
+def _made_valid(geoms: np.ndarray, fams: np.ndarray) -> list[Any]:
+    """make_valid, kept to each feature's family (None when nothing of it is left).
+
+    Polygons use 'structure', which unions the shells (overlapping parts count once, as drawn) and subtracts
+    the holes; the default 'linework' would cut an overlap out as a hole.
+    """
+    poly = fams == _POLY
+    fixed = np.empty(len(geoms), dtype=object)
+    if poly.any():
+        fixed[poly] = shapely.make_valid(geoms[poly], method="structure", keep_collapsed=False)
+    if (~poly).any():
+        fixed[~poly] = shapely.make_valid(geoms[~poly])
+    return [_keep_family(g, f) for g, f in zip(fixed, fams)]
+
+
+def _flag_duplicates(v: _Validation) -> None:
+    """Exact duplicates (same vertices, whatever the ring start or orientation): kept, and warned."""
+    live = v.live()
+    if len(live) <= 1:
+        return
+    # only features agreeing in type, vertex count and bounding box can be duplicates: compare those
+    cand = live[_may_be_duplicates(v.geoms[live])]
+    keys = pd.Series(shapely.to_wkb(shapely.normalize(v.geoms[cand])), index=cand)
+    dup = keys[keys.duplicated(keep=False)]
+    for _, group in dup.groupby(dup, sort=False):
+        members = [v.label(i) for i in group.index]
+        v.warnings.append(Finding(v.src, members[0], "duplicate_geometry",
+                                  f"{v.src}: features {', '.join(members)} have identical geometry; all kept "
+                                  f"(remove duplicates if they are not intended: overlapping areas are counted "
+                                  f"once in unions but twice in sums)",
+                                  number=int(v.nums.iloc[group.index[0]]),
+                                  details={"features": [int(v.nums.iloc[i]) for i in group.index]}))
 
 
 # --- degenerate polygons ----------------------------------------------------------------------------------
