@@ -132,86 +132,109 @@ def mine_rows(
 ) -> MineOutput:
     """Indicator rows (by count and by area, one per target) per unit, the mine register and the mines to restore."""
     empty = gpd.GeoDataFrame(geometry=[], crs=GEOGRAPHIC)
+    if gdf is None or len(gdf) == 0:
+        return MineOutput(_no_data_rows(spec, unit_sets, catalog, min_coverage), empty, empty, [])
     kind = catalog.kinds.get("mine_site") if catalog is not None else None
     status_field = (kind.extra.get("status_field") if kind is not None else None) or "status"
-    rows: list[dict[str, Any]] = []
-    notes: list[str] = []
-    if gdf is None or len(gdf) == 0:
-        for units in unit_sets:
-            for i in range(len(units)):
-                for measure_id in ("count", "area"):
-                    base = _base(spec, units, i, catalog, measure_id)
-                    base.update(value=np.nan)
-                    for row in with_targets(spec, base, units, i, catalog, min_coverage, has_data=False,
-                                             margin_fn=lambda t: np.nan, margin_unit=""):
-                        row["note"] = "无矿山图层 no mine_site layer"
-                        rows.append(row)
-        return MineOutput(rows, empty, empty, notes)
-
     gdf = to_workspace_crs(gdf) if not gdf.crs.equals(GEOGRAPHIC) else gdf
     words = (catalog or bundled_catalog()).mine_states
     info = classify_mines(gdf, status_field=status_field, name_field=name_field, words=words)
-    geoms = np.asarray(gdf.geometry.values, dtype=object)
-    polys = polygonal(geoms)
-    has_area = ~shapely.is_empty(polys)
+    notes = []
     unknown = int((info["state"] == "unknown").sum())
     if unknown:
         notes.append(f"{unknown} 个矿山状态无法识别，按需治理未修复计 mine(s) with an unrecognised status "
                      "counted as needing treatment and not restored")
-    areas = measure(polys, method)
-    points = shapely.point_on_surface(np.where(shapely.is_missing(geoms), shapely.Point(), geoms))
-
-    register = gpd.GeoDataFrame(info.assign(state=[state_labels(words)[s] for s in info["state"]],
-                                            area_m2=areas, area_ha=areas / 1e4),
-                                geometry=gpd.GeoSeries(geoms, index=gdf.index, crs=GEOGRAPHIC), crs=GEOGRAPHIC)
-    needing = info["needing"].to_numpy(bool)
-    restored = info["restored"].to_numpy(bool)
-    states = info["state"].to_numpy(object)
+    mines = _Mines(gdf, info, method)
+    rows: list[dict[str, Any]] = []
     unit_col = np.full(len(gdf), "", dtype=object)
     for units in unit_sets:
-        owner = _assign(points, units)
+        owner = _assign(mines.points, units)
         # later unit sets (per unit) are finer than the territory: their names win
         unit_col = np.where(owner >= 0, np.asarray(list(units.names) + [""], dtype=object)[owner], unit_col)
         for i in range(len(units)):
-            mine = owner == i
-            need_i, rest_i = mine & needing, mine & restored
-            n_need, n_rest = int(need_i.sum()), int(rest_i.sum())
-            counts = (f"需治理 {n_need} 个 needing treatment; 已修复 {n_rest}; "
-                      f"修复中 {int((need_i & (states == 'restoring')).sum())}; "
-                      f"未修复 {int((need_i & (states != 'restored') & (states != 'restoring')).sum())}")
-            # by count
-            base = _base(spec, units, i, catalog, "count")
-            base.update(value=100.0 * n_rest / n_need if n_need else np.nan, area_km2=np.nan,
-                        unit_area_km2=units.area_m2[i] / 1e6)
-            for row in with_targets(spec, base, units, i, catalog, min_coverage, has_data=True,
-                                     margin_fn=lambda t, n=n_need, r=n_rest: float(r - math.ceil(t / 100.0 * n - 1e-9)),
-                                     margin_unit="个 mines"):
-                row["note"] = "; ".join(x for x in (row["note"], counts if n_need else
-                                                    "无需治理矿山 no mine needs treatment") if x)
-                rows.append(row)
-            # by area (union of the mines, measured once)
-            poly_need = need_i & has_area
-            need_m2 = float(measure([dissolve(polys[poly_need])], method)[0]) if poly_need.any() else 0.0
-            rest_m2 = float(measure([dissolve(polys[rest_i & has_area])], method)[0]) if (rest_i & has_area).any() else 0.0
-            point_only = bool((need_i & ~has_area).any())
-            base = _base(spec, units, i, catalog, "area")
-            base.update(value=100.0 * rest_m2 / need_m2 if need_m2 > 0 and not point_only else np.nan,
-                        area_km2=need_m2 / 1e6, unit_area_km2=units.area_m2[i] / 1e6)
-            for row in with_targets(spec, base, units, i, catalog, min_coverage, has_data=True,
-                                     margin_fn=lambda t, a=need_m2, r=rest_m2: (r - t / 100.0 * a) / 1e4,
-                                     margin_unit="公顷 ha"):
-                extra = (f"需治理 {need_m2 / 1e4:,.2f} 公顷 ha needing treatment; 已修复 {rest_m2 / 1e4:,.2f} 公顷 ha"
-                         if need_m2 > 0 else "无需治理矿山 no mine needs treatment")
-                if point_only:
-                    extra = "部分矿山无面状几何 some mines have no polygon: no area rate"
-                row["note"] = "; ".join(x for x in (row["note"], extra) if x)
-                rows.append(row)
-    register["unit"] = unit_col
-    cols = ["name", "mine_status", "state", "abandoned", "needing", "restored", "area_m2", "area_ha", "unit",
-            "geometry"]
-    register = register[cols]
+            rows.extend(_count_rows(spec, units, i, mines, owner == i, catalog, min_coverage))
+            rows.extend(_area_rows(spec, units, i, mines, owner == i, catalog, min_coverage))
+    register = gpd.GeoDataFrame(info.assign(state=[state_labels(words)[s] for s in info["state"]],
+                                            area_m2=mines.areas, area_ha=mines.areas / 1e4, unit=unit_col),
+                                geometry=gpd.GeoSeries(mines.geoms, index=gdf.index, crs=GEOGRAPHIC), crs=GEOGRAPHIC)
+    register = register[["name", "mine_status", "state", "abandoned", "needing", "restored", "area_m2", "area_ha",
+                         "unit", "geometry"]]
     to_restore = register[register["needing"] & ~register["restored"]].reset_index(drop=True)
     return MineOutput(rows, register.reset_index(drop=True), to_restore, notes)
+
+
+class _Mines:
+    """The mine layer as arrays: geometries, polygonal parts, areas, a point inside each, and their states."""
+
+    def __init__(self, gdf: gpd.GeoDataFrame, info: pd.DataFrame, method: AreaMethod) -> None:
+        self.method = method
+        self.geoms = np.asarray(gdf.geometry.values, dtype=object)
+        self.polys = polygonal(self.geoms)
+        self.has_area = ~shapely.is_empty(self.polys)
+        self.areas = measure(self.polys, method)
+        self.points = shapely.point_on_surface(np.where(shapely.is_missing(self.geoms), shapely.Point(), self.geoms))
+        self.needing = info["needing"].to_numpy(bool)
+        self.restored = info["restored"].to_numpy(bool)
+        self.states = info["state"].to_numpy(object)
+
+    def union_m2(self, sel: np.ndarray) -> float:
+        """Area of the union of the selected mines' polygons (measured once: overlaps count once)."""
+        sel = sel & self.has_area
+        return float(measure([dissolve(self.polys[sel])], self.method)[0]) if sel.any() else 0.0
+
+
+def _no_data_rows(spec: IndicatorSpec, unit_sets: Sequence[Units], catalog: Catalog | None,
+                  min_coverage: float) -> list[dict[str, Any]]:
+    rows = []
+    for units in unit_sets:
+        for i in range(len(units)):
+            for measure_id in ("count", "area"):
+                base = _base(spec, units, i, catalog, measure_id)
+                base.update(value=np.nan)
+                for row in with_targets(spec, base, units, i, catalog, min_coverage, has_data=False,
+                                        margin_fn=lambda t: np.nan, margin_unit=""):
+                    row["note"] = "无矿山图层 no mine_site layer"
+                    rows.append(row)
+    return rows
+
+
+def _count_rows(spec: IndicatorSpec, units: Units, i: int, mines: _Mines, mine: np.ndarray, catalog: Catalog | None,
+                min_coverage: float) -> list[dict[str, Any]]:
+    """The restoration rate by count in unit ``i``: mines restored of the mines needing treatment."""
+    need_i, rest_i = mine & mines.needing, mine & mines.restored
+    n_need, n_rest = int(need_i.sum()), int(rest_i.sum())
+    counts = (f"需治理 {n_need} 个 needing treatment; 已修复 {n_rest}; "
+              f"修复中 {int((need_i & (mines.states == 'restoring')).sum())}; "
+              f"未修复 {int((need_i & (mines.states != 'restored') & (mines.states != 'restoring')).sum())}")
+    base = _base(spec, units, i, catalog, "count")
+    base.update(value=100.0 * n_rest / n_need if n_need else np.nan, area_km2=np.nan,
+                unit_area_km2=units.area_m2[i] / 1e6)
+    rows = with_targets(spec, base, units, i, catalog, min_coverage, has_data=True,
+                        margin_fn=lambda t: float(n_rest - math.ceil(t / 100.0 * n_need - 1e-9)), margin_unit="个 mines")
+    for row in rows:
+        row["note"] = "; ".join(x for x in (row["note"], counts if n_need else "无需治理矿山 no mine needs treatment")
+                                if x)
+    return rows
+
+
+def _area_rows(spec: IndicatorSpec, units: Units, i: int, mines: _Mines, mine: np.ndarray, catalog: Catalog | None,
+               min_coverage: float) -> list[dict[str, Any]]:
+    """The restoration rate by area in unit ``i`` (unions of the mines, measured once)."""
+    need_i, rest_i = mine & mines.needing, mine & mines.restored
+    need_m2, rest_m2 = mines.union_m2(need_i), mines.union_m2(rest_i)
+    point_only = bool((need_i & ~mines.has_area).any())
+    base = _base(spec, units, i, catalog, "area")
+    base.update(value=100.0 * rest_m2 / need_m2 if need_m2 > 0 and not point_only else np.nan,
+                area_km2=need_m2 / 1e6, unit_area_km2=units.area_m2[i] / 1e6)
+    rows = with_targets(spec, base, units, i, catalog, min_coverage, has_data=True,
+                        margin_fn=lambda t: (rest_m2 - t / 100.0 * need_m2) / 1e4, margin_unit="公顷 ha")
+    extra = (f"需治理 {need_m2 / 1e4:,.2f} 公顷 ha needing treatment; 已修复 {rest_m2 / 1e4:,.2f} 公顷 ha"
+             if need_m2 > 0 else "无需治理矿山 no mine needs treatment")
+    if point_only:
+        extra = "部分矿山无面状几何 some mines have no polygon: no area rate"
+    for row in rows:
+        row["note"] = "; ".join(x for x in (row["note"], extra) if x)
+    return rows
 
 
 def _base(spec: IndicatorSpec, units: Units, i: int, catalog: Catalog | None, measure_id: str) -> dict[str, Any]:
