@@ -167,7 +167,8 @@ def _assemble(
     # Only Leaflet itself: folium's default jQuery, Bootstrap and Font Awesome are not used by these maps.
     m.default_js = [("leaflet", el.LEAFLET_JS)]
     m.default_css = [("leaflet_css", el.LEAFLET_CSS)]
-    m.get_root().title = title
+    # branca puts the title into <title> unescaped; a workspace or project name must stay text
+    m.get_root().title = html.escape(title)
     panes = sorted(set(styles.PANES.values()), key=lambda p: p[1])
     m.add_child(el.PlanAssets(panes, no_base=not bm.has_tiles, attributions=attributions))
     if bm.has_tiles:
