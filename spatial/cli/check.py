@@ -17,6 +17,7 @@ from spatial.cli.options import check_area_method, console, err_console, fail, o
 from spatial.errors import InputError
 from spatial.geo.crs import to_workspace_crs
 from spatial.outputs.check_report import write_check_outputs
+from spatial.outputs.record import KIND_LABELS, attach_record, kind_counts, set_aside_count
 from spatial.rules.catalog import load_catalog
 from spatial.sources.files import read_layer
 from spatial.sources.workspace import Layer
@@ -75,6 +76,20 @@ def print_check_summary(result, limit: int = 50) -> None:
     console.print("  ".join(f"[{colour[v]}]{v}[/]: {int(counts.get(v, 0)):,d}" for v in result.verdicts.ascending))
 
 
+def _end_on_record(result, strict: bool) -> None:
+    """Tell what reading repaired and set aside; with ``strict``, exit 1 when anything was set aside."""
+    counts = kind_counts(result)
+    if counts["set_aside"] or counts["repaired"]:
+        console.print("[yellow]读取记录 reading record:[/] " + "；".join(
+            f"{KIND_LABELS[k]} {n:,d}" for k, n in counts.items() if n) + " (record.csv, report.html)")
+    aside = set_aside_count(result)
+    if strict and aside:
+        where = ", ".join(f"{scope} {n:,d}" for scope, n in aside.items())
+        err_console.print(f"[bold red]--strict:[/] {sum(aside.values()):,d} feature(s) set aside when reading ({where}) "
+                          "were not checked; fix them (see record.csv) or run without --strict")
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
     """Add the check command to the CLI."""
 
@@ -114,11 +129,14 @@ def register(app: typer.Typer) -> None:
                                    f"(up to {MAP_LIMIT:,d} projects)")] = True,
         offline: Annotated[bool, typer.Option(
             "--offline", help="离线地图 self-contained check map, no basemap and no network request")] = False,
+        strict: Annotated[bool, typer.Option(
+            "--strict", help="严格 exit 1 when any project or constraint-layer feature was set aside when reading "
+                             "(outputs are still written)")] = False,
     ) -> None:
         """项目冲突检查 Check projects against the red line and every constraint layer of the workspace.
 
-        Writes summary.csv, overlaps.csv, check.xlsx, overlaps.gpkg and report.html to --out.
-        Exit code 0 whenever the check ran, whatever the verdicts.
+        Writes summary.csv, overlaps.csv, record.csv, check.xlsx, overlaps.gpkg and report.html to --out.
+        Exit code 0 whenever the check ran, whatever the verdicts; with --strict 1 when anything was set aside.
         """
 
 
@@ -198,6 +216,7 @@ def register(app: typer.Typer) -> None:
         except InputError as exc:
             fail(f"{proj_path}: {exc}")
             return
+        attach_record(result, read, layers)
         map_html = None
         if with_map and len(result.summary) <= MAP_LIMIT:
 
@@ -213,3 +232,4 @@ def register(app: typer.Typer) -> None:
         if result.settings.get("illustrative"):
             console.print("[bold yellow]注意 Note:[/] 示意数据，非官方 — illustrative layers, not official data.")
         console.print(f"输出 outputs in {out.resolve()}: {', '.join([*files, *(['check_map.html'] if map_html else [])])}")
+        _end_on_record(result, strict)

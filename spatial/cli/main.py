@@ -21,6 +21,7 @@ from spatial.cli.maps import register as _register_maps
 from spatial.errors import InputError
 from spatial.geo.area import AreaMethod, area_m2, union_area_m2
 from spatial.geo.units import convert_area
+from spatial.outputs.record import attach_record
 from spatial.outputs.review_report import write_conflict_outputs
 from spatial.sources.files import feature_names, read_layer
 from spatial.cli.options import AreaOpt, WorkspaceOpt, check_area_method, console, err_console, fail, open_workspace
@@ -183,6 +184,7 @@ def demo_cmd(
             result = check(ws.projects.gdf, ws, area_method=method,
                            progress=lambda done, total, label: bar.update(
                                task, description=f"检查 checking {label} {done}/{total}"))
+        attach_record(result, ws.projects, ws.layers)
         print_check_summary(result)
     indicators = indicator_result(ws, None, method)
     print_indicators(indicators, ws.name, method)

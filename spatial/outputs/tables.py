@@ -9,6 +9,7 @@ from typing import Any, Mapping
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyogrio
 import shapely
 
 from spatial.geo.crs import CGCS2000
@@ -160,13 +161,28 @@ def write_excel(sheets: Mapping[str, pd.DataFrame], path: str | Path, *, notes: 
                 sheet.set_column(i, i, width)
     return path
 
-def write_gpkg(layers: Mapping[str, gpd.GeoDataFrame], path: str | Path) -> Path:
-    """A GeoPackage with one layer per entry; an existing file is replaced so reruns do not append."""
+def write_gpkg(layers: Mapping[str, pd.DataFrame], path: str | Path) -> Path:
+    """A GeoPackage with one layer per entry; an existing file is replaced so reruns do not append.
+
+    Parameters
+    ----------
+    layers : mapping of str to GeoDataFrame or DataFrame
+        Layer name → features; a plain DataFrame (no geometry) is written as an attribute table.
+    path : str or Path
+        The GeoPackage.
+
+    Returns
+    -------
+    Path
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.exists():
         path.unlink()
     for name, gdf in layers.items():
+        if not isinstance(gdf, gpd.GeoDataFrame):
+            pyogrio.write_dataframe(pd.DataFrame(gdf), path, layer=name, driver="GPKG")
+            continue
         if len(gdf) == 0:
             # GeoPackage needs a geometry type; an empty layer still tells QGIS users the result was empty.
             gdf = gpd.GeoDataFrame(gdf, geometry=gdf.geometry.name, crs=gdf.crs)
