@@ -80,6 +80,7 @@ class CheckResult:
     verdicts  the catalogue's verdict vocabulary (order, labels)
     record    what reading the projects and the layers repaired, set aside or warned about (one row per finding;
               see :func:`spatial.outputs.record.attach_record`); empty unless the caller attaches it
+    audit     the run's audit record (tool, inputs with sha256, parameters; :mod:`spatial.outputs.audit`), if any
     """
 
     summary: pd.DataFrame
@@ -91,6 +92,7 @@ class CheckResult:
     notes: list[str] = field(default_factory=list)
     verdicts: Verdicts = field(default_factory=lambda: bundled_catalog().verdicts)
     record: pd.DataFrame = field(default_factory=pd.DataFrame)
+    audit: dict[str, Any] | None = None
 
     @property
     def verdict_counts(self) -> pd.Series:

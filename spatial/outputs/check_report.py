@@ -13,6 +13,7 @@ import pandas as pd
 import shapely
 
 from spatial.analysis.check import CheckResult
+from spatial.outputs.audit import audit_html
 from spatial.outputs.html import html_page, html_table, html_value
 from spatial.outputs.record import (KIND_LABELS, NOT_CHECKED_LABEL, PROJECT_SCOPE, record_gpkg_layer, record_table,
                                     summary_with_set_aside)
@@ -142,6 +143,7 @@ def check_report_html(result: CheckResult, *, title: str | None = None, map_html
     ]
     parts.append("<h2>方法 Method</h2><ul>" + "".join(f"<li>{m}</li>" for m in method) + "</ul>")
     parts.append(record_html(result))
+    parts.append(audit_html(result.audit))
     if result.notes:
         parts.append("<h2>提示 Notes</h2><ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in result.notes) + "</ul>")
     return html_page(title, "\n".join(parts))
