@@ -30,7 +30,7 @@ from maps.popups import is_illustrative, popup_table
 from spatial.rules.catalog import Catalog
 from spatial.rules.verdicts import Verdicts
 from spatial.errors import MapError
-from spatial.outputs.html import html_value
+from spatial.outputs.html import html_value, rule_citation_html
 
 if TYPE_CHECKING:  # pragma: no cover
     from spatial.analysis.check import CheckResult
@@ -334,7 +334,8 @@ def _project_popup(row: dict[str, Any], overlaps: list[dict[str, Any]], label: s
         else:
             dist = r.get("distance_m", np.nan)
             what = f"无重叠 none; 最近 nearest {html_value(dist, 0)} m" if pd.notna(dist) else "无重叠 none"
-        rule = html.escape(str(r.get("rule", "") or ""))
+        rule = rule_citation_html(r.get("rule"), r.get("rule_zh"), "", r.get("source"), r.get("source_title"),
+                                  compact=True)
         rows.append([layer, what, _verdict_html(verdict, verdicts), rule])
     table = popup_table(rows, ["图层 Layer", "重叠 Overlap", "结论 Verdict", "规则 Rule"]) if rows else ""
     return head + table + "</div>"

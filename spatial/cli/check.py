@@ -19,7 +19,8 @@ from spatial.errors import InputError
 from spatial.geo.crs import to_workspace_crs
 from spatial.outputs.audit import AUDIT_FILE, add_sources, finish_audit, start_audit, write_audit
 from spatial.outputs.check_report import write_check_outputs
-from spatial.outputs.record import KIND_LABELS, attach_record, kind_counts, set_aside_count
+from spatial.outputs.record import (KIND_LABELS, NOT_CHECKED_LABEL, PROJECT_SCOPE, attach_record, kind_counts,
+                                    set_aside_count)
 from spatial.rules.catalog import load_catalog
 from spatial.sources.files import read_layer
 from spatial.sources.workspace import Layer
@@ -75,7 +76,12 @@ def print_check_summary(result, limit: int = 50) -> None:
     if len(s) > limit:
         console.print(f"… {len(s) - limit:,d} more in summary.csv")
     counts = s["verdict"].value_counts()
-    console.print("  ".join(f"[{colour[v]}]{v}[/]: {int(counts.get(v, 0)):,d}" for v in result.verdicts.ascending))
+    line = "  ".join(f"[{colour[v]}]{result.verdicts.label(v)}[/]: {int(counts.get(v, 0)):,d}"
+                     for v in result.verdicts.ascending)
+    not_checked = set_aside_count(result).get(PROJECT_SCOPE, 0)
+    if not_checked:  # projects set aside when reading have no verdict; they must not vanish from the count
+        line += f"  [bold red]{NOT_CHECKED_LABEL}[/]: {not_checked:,d}"
+    console.print(line)
 
 
 def _end_on_record(result, strict: bool) -> None:

@@ -14,7 +14,7 @@ import shapely
 
 from spatial.analysis.check import CheckResult
 from spatial.outputs.audit import audit_html
-from spatial.outputs.html import html_page, html_table, html_value
+from spatial.outputs.html import html_page, html_table, html_value, rule_citation_html
 from spatial.outputs.record import (KIND_LABELS, NOT_CHECKED_LABEL, PROJECT_SCOPE, record_gpkg_layer, record_table,
                                     summary_with_set_aside)
 from spatial.outputs.tables import write_csv, write_excel, write_gpkg
@@ -116,8 +116,7 @@ def check_report_html(result: CheckResult, *, title: str | None = None, map_html
                 f"<td>{html_value(r.overlap_m2)} m² = {html_value(r.overlap_ha, 4)} 公顷 ha = {html_value(r.overlap_mu)} 亩 mu"
                 f"（占项目 {html_value(r.project_pct)} % of the project）{length}<br>涉及图斑 features: {html.escape(str(r.features))}</td>"
                 f"<td>{_verdict_span(r.verdict, verdicts)}</td>"
-                f"<td><b>{html.escape(str(r.rule))}</b> {html.escape(str(r.rule_zh))}<br><i>{html.escape(str(r.rule_en))}</i>"
-                f"<br><small>来源 Source: {html.escape(str(r.source_title))}</small></td></tr>")
+                f"<td>{rule_citation_html(r.rule, r.rule_zh, r.rule_en, r.source, r.source_title)}</td></tr>")
         parts.append('<table class="data"><thead><tr><th>图层 Layer</th><th>重叠 Overlap</th><th>结论 Verdict</th>'
                      "<th>依据 Rule (source)</th></tr></thead><tbody>" + "".join(items) + "</tbody></table>")
 
