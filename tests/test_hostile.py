@@ -23,6 +23,8 @@ HYPERLINK = '=HYPERLINK("http://x","y")'
 DDE = "=cmd|'/c calc'!A1"
 OTHERS = ["+1+1", "-2+3", "@SUM(1,1)", "\tTAB", "\rCR"]
 FORMULAS = [HYPERLINK, DDE, *OTHERS]
+KIND_NAME = "<img src=x onerror=window.__pwned=4>"
+COLOUR = '#c0001a" onmouseover="window.__pwned=5'
 DIFF_FILE = "<img src=x onerror=window.__pwned=3>.gpkg"   # a file name is a string from the user too
 
 
@@ -70,14 +72,20 @@ def hostile(tmp_path_factory):
     wsdir = root / "ws"
     shutil.copytree(DEMO, wsdir)
     toml = wsdir / "workspace.toml"
-    toml.write_text(toml.read_text(encoding="utf-8").replace('name_zh = "常山县示范工作空间"',
-                                                            "name_zh = '" + WS_NAME + "'"), encoding="utf-8")
+    toml.write_text(toml.read_text(encoding="utf-8").replace(
+        'name_zh = "常山县示范工作空间"', "name_zh = '" + WS_NAME + "'\ncatalog = \"catalog.toml\""), encoding="utf-8")
+    # the workspace's own catalogue is a user's file too: a layer name and a colour that try to break out
+    catalog = (DEMO.parent / "catalog.toml").read_text(encoding="utf-8")
+    head, tail = catalog.split("[kinds.ecological_redline]", 1)
+    tail = tail.replace('name_zh = "生态保护红线"', "name_zh = '" + KIND_NAME + "'", 1)
+    tail = tail.replace('color = "#c0001a"', "color = '" + COLOUR + "'", 1)
+    (wsdir / "catalog.toml").write_text(head + "[kinds.ecological_redline]" + tail, encoding="utf-8")
     projects = gpd.read_file(wsdir / "projects.gpkg", layer="projects")
     names = [SCRIPT, IMG, *FORMULAS]
     projects["name"] = (names * len(projects))[:len(projects)]
     projects.to_file(wsdir / "projects.gpkg", layer="projects", driver="GPKG")
     ws = load_workspace(wsdir)
-    assert ws.settings["name_zh"] == WS_NAME
+    assert ws.settings["name_zh"] == WS_NAME and ws.catalog.kind("ecological_redline").name_zh == KIND_NAME
     old = root / DIFF_FILE
     ws.layer("ecological_redline").gdf.iloc[:-1].to_file(old, layer="ecological_redline", driver="GPKG")
 
@@ -133,7 +141,7 @@ def test_csvs_are_neutralised(hostile):
 PROBE = """() => {
   const found = {scripts: 0, imgs: 0, pwned: window.__pwned};
   for (const s of document.querySelectorAll('script')) { if (s.textContent.trim().startsWith('window.__pwned')) found.scripts++; }
-  found.imgs = document.querySelectorAll('img[onerror]').length;
+  found.imgs = document.querySelectorAll('img[onerror], [onmouseover]').length;
   return found;
 }"""
 
