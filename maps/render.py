@@ -454,6 +454,7 @@ def check_map(
             + legend_item("重叠部分（按该图层结论着色） Overlap pieces, coloured by that layer's verdict",
                           styles.piece_style("prohibited", "polygon"), "polygon"))
     notes = _base_notes(bm, simplify_m)
+    notes[:0] = _not_checked_notes(result)
     if result.settings.get("illustrative") or any(lyr.illustrative for lyr in layers):
         notes.insert(0, "※示意 illustrative：示意数据，非官方，结论仅供演示 illustrative data; verdicts for demonstration")
     legend = legend_html(_legend_order(context), title="项目检查 Project check", head_html=head, notes=notes)
@@ -465,6 +466,20 @@ def check_map(
     return _assemble(title=ttl, title_html=_title_html(ttl, ws_name, bool(result.settings.get("illustrative"))),
                      bm=bm, offline=offline, simplify_m=simplify_m, layers=layers, legend=legend,
                      outline=outline if outline is not None else result.projects, bounds=bounds)
+
+
+def _not_checked_notes(result: "CheckResult", limit: int = 10) -> list[str]:
+    """Legend lines for the projects set aside when reading: they are not on the map, so the map must say so."""
+    from spatial.outputs.record import NOT_CHECKED_LABEL, PROJECT_SCOPE, record_table
+
+    rec = record_table(result)
+    aside = rec[(rec["scope"] == PROJECT_SCOPE) & (rec["kind"] == "set_aside")]
+    if len(aside) == 0:
+        return []
+    items = [f"{r.feature or '#' + str(r.number)}（{r.finding}）" for r in aside.head(limit).itertuples(index=False)]
+    more = f" …(+{len(aside) - limit})" if len(aside) > limit else ""
+    return [f'<span class="pm-alert">{html.escape(NOT_CHECKED_LABEL)} {len(aside):,d}：'
+            f"{html.escape('、'.join(items))}{more} — 读取时剔除，未画出 set aside when reading, not drawn</span>"]
 
 
 def check_map_html(result: "CheckResult", workspace: "Workspace | None" = None, *, height: int = 640,

@@ -187,3 +187,23 @@ def test_map_title_is_text(hostile):
     for name in ("indicators/indicators.html", "diff/diff.html", "check/report.html"):
         text = (hostile["out"] / name).read_text(encoding="utf-8")
         assert "<img src=x" not in text and "<script>window" not in text, name
+
+
+def test_check_notes_name_the_cut_cell(tmp_path):
+    from spatial.analysis.check import check
+    from spatial.outputs.check_report import write_check_outputs
+    from shapely.geometry import box
+
+    long = "长" * (EXCEL_CELL_MAX + 10)
+    projects = gpd.GeoDataFrame({"name": [long], "project_type": ["energy"]},
+                                geometry=[box(118.6, 28.9, 118.61, 28.91)], crs=4490)
+    red = gpd.GeoDataFrame({"name": ["红线"]}, geometry=[box(118.605, 28.9, 118.62, 28.92)], crs=4490)
+    result = check(projects, {"ecological_redline": red})
+    write_check_outputs(result, tmp_path)
+    cut = [n for n in result.notes if "32,767" in n]
+    assert cut and all("check.xlsx" in n and "column project" in n for n in cut)
+    assert all(len(n) < 400 for n in cut)                     # the note names the cell, not its text
+    report = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "column project" in report
+    wb = openpyxl.load_workbook(tmp_path / "check.xlsx")
+    assert len(wb["summary"]["B2"].value) == EXCEL_CELL_MAX

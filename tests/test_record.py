@@ -135,3 +135,19 @@ def test_strict_passes_clean_input(tmp_path):
     assert res.exit_code == 0, res.output
     assert len(_rows(tmp_path / "o" / "record.csv")) == 0
     assert "record" in dict(pyogrio.list_layers(tmp_path / "o" / "overlaps.gpkg"))
+
+
+def test_check_map_says_which_projects_are_not_drawn(inputs, tmp_path):
+    res = _run(inputs, tmp_path / "m")   # --no-map is in _run; draw the map through the API instead
+    assert res.exit_code == 0
+    from maps.render import check_map
+    from spatial.analysis.check import check
+    from spatial.outputs.record import attach_record
+    from spatial.sources.files import read_layer
+
+    d = inputs["dir"]
+    read = read_layer(d / "projects.shp")
+    red = read_layer(d / "red.gpkg")
+    result = attach_record(check(read.gdf, {"ecological_redline": red.gdf}, "energy"), read, {})
+    html = check_map(result, offline=True).html()
+    assert "未检查 not checked 1" in html and "#2 空白地块（empty_geometry）" in html

@@ -118,7 +118,9 @@ def _cut_long_cells(df: pd.DataFrame, where: str, notes: list[str] | None) -> pd
         for i in long_rows:
             values[i] = values[i][:EXCEL_CELL_MAX]
             if notes is not None:
-                who = f"{label_col} {df[label_col].iloc[i]}" if label_col else "row"
+                label = str(df[label_col].iloc[i]) if label_col else ""
+                label = label if len(label) <= 60 else label[:60] + "…"  # the note must not carry the long text
+                who = f"{label_col} {label}" if label_col else "row"
                 notes.append(f"{where}, row {i + 2:,d} ({who}), column {col}: text of {lengths[i]:,d} characters "
                              f"cut to {EXCEL_CELL_MAX:,d} (Excel's cell limit); the CSV holds it whole.")
         out[col] = values
