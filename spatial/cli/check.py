@@ -252,7 +252,12 @@ def _run_check(read: Any, target: Any, project_type: str | None, catalog: Any, *
                 bar.update(task, completed=done, total=total, description=f"检查 checking {label}")
 
             return check(read.gdf, target, project_type, progress=progress, catalog=catalog, **kw)
-    return check(read.gdf, target, project_type, progress=ProgressLines(err_console.print), catalog=catalog, **kw)
+    return check(read.gdf, target, project_type, progress=ProgressLines(_log_line), catalog=catalog, **kw)
+
+
+def _log_line(text: str) -> None:
+    # one line per message in a log: rich would wrap at 80 columns when stderr is no terminal
+    err_console.print(text, soft_wrap=True, highlight=False, markup=False)
 
 
 class ProgressLines:
