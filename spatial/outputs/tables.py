@@ -109,7 +109,10 @@ def _cut_long_cells(df: pd.DataFrame, where: str, notes: list[str] | None) -> pd
     out = None
     label_col = next((c for c in _ROW_LABELS if c in df.columns), None)
     for col in _text_columns(df):
-        lengths = np.array([len(v) if isinstance(v, str) else 0 for v in df[col]])
+        try:
+            lengths = df[col].str.len().fillna(0).to_numpy(dtype=np.int64)
+        except (AttributeError, TypeError):  # .str refuses columns without text
+            lengths = np.array([len(v) if isinstance(v, str) else 0 for v in df[col]], dtype=np.int64)
         long_rows = np.flatnonzero(lengths > EXCEL_CELL_MAX)
         if len(long_rows) == 0:
             continue
