@@ -151,3 +151,18 @@ def test_check_map_says_which_projects_are_not_drawn(inputs, tmp_path):
     result = attach_record(check(read.gdf, {"ecological_redline": red.gdf}, "energy"), read, {})
     html = check_map(result, offline=True).html()
     assert "未检查 not checked 1" in html and "#2 空白地块（empty_geometry）" in html
+
+
+def test_record_keeps_projected_set_aside_shapes_as_they_are(tmp_path):
+    from spatial.outputs.record import record_from
+    from spatial.sources.files import read_layer
+
+    flat = Polygon([(39500000, 3200000), (39500100, 3200000), (39500200, 3200000)])  # GK zone 39, no area
+    gk = gpd.GeoDataFrame({"name": ["甲", "空", "扁"]}, crs=4527,
+                          geometry=[box(39500000, 3200000, 39501000, 3201000), None, flat])
+    pyogrio.write_dataframe(gk, tmp_path / "gk.gpkg", driver="GPKG")
+    rec = record_from(read_layer(tmp_path / "gk.gpkg"))
+    assert list(rec["finding"]) == ["empty_geometry", "collapsed"] and rec.crs.to_epsg() == 4490
+    shape = rec.geometry.iloc[1]
+    assert shape is not None and not shape.is_empty and len(shape.exterior.coords) == 4
+    assert 116.9 < shape.bounds[0] < 117.1   # zone 39: central meridian 117°E

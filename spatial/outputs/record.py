@@ -17,7 +17,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from spatial.geo.crs import CGCS2000, to_workspace_crs
+from spatial.geo.crs import CGCS2000
 from spatial.sources.names import feature_names
 
 __all__ = ["KIND_LABELS", "NOT_CHECKED", "NOT_CHECKED_LABEL", "PROJECT_SCOPE", "RECORD_COLUMNS", "attach_record",
@@ -61,7 +61,9 @@ def _attributes(aside: gpd.GeoDataFrame | None, number: int | None) -> tuple[str
 
 def _rows(read: Any, scope: str) -> tuple[list[dict[str, Any]], list[Any]]:
     aside = getattr(read, "set_aside_features", None)
-    aside4490 = to_workspace_crs(aside) if aside is not None and len(aside) and aside.crs is not None else aside
+    # a plain reprojection: the workspace's route (densify, repair) would empty the invalid shapes set aside,
+    # and the record must show them as they are in the file
+    aside4490 = aside.to_crs(CGCS2000) if aside is not None and len(aside) and aside.crs is not None else aside
     rows, geoms = [], []
     for attr, kind in _LISTS:
         for f in getattr(read, attr, ()) or ():
