@@ -39,6 +39,26 @@ def _verdict_span(v: str, verdicts: Verdicts) -> str:
     return f'<span class="{html.escape(v)}">{html.escape(verdicts.label(v))}</span>'
 
 
+def _verdict_counts_html(result: CheckResult) -> str:
+    """The verdict counts, with the projects set aside when reading counted as 未检查 not checked and named."""
+    verdicts = result.verdicts
+    parts: list[str] = []
+    counts = result.summary["verdict"].value_counts()
+    rec = record_table(result)
+    not_checked = rec[(rec["scope"] == PROJECT_SCOPE) & (rec["kind"] == "set_aside")]
+    unchecked_row = (f'<tr><td><span class="prohibited">{html.escape(NOT_CHECKED_LABEL)}</span></td>'
+                     f"<td>{len(not_checked):,d}</td></tr>" if len(not_checked) else "")
+    parts.append("<h2>结论汇总 Verdicts</h2><table class=\"data\"><thead><tr><th>结论 Verdict</th><th>项目数 Projects</th>"
+                 "</tr></thead><tbody>" + "".join(
+                     f"<tr><td>{_verdict_span(v, verdicts)}</td><td>{int(counts.get(v, 0)):,d}</td></tr>" for v in verdicts.ascending)
+                 + unchecked_row + "</tbody></table>")
+    if len(not_checked):
+        parts.append(f'<p class="prohibited">{len(not_checked):,d} 个项目读取时被剔除，未检查（见“读取记录”）。 '
+                     f"{len(not_checked):,d} project(s) set aside when reading were not checked (see the reading "
+                     "record): " + html.escape("; ".join(not_checked["message"].astype(str).head(10))) + "</p>")
+    return "".join(parts)
+
+
 def check_report_html(result: CheckResult, *, title: str | None = None, map_html: str | None = None,
                       max_projects: int = HTML_MAX_PROJECTS) -> str:
     """The bilingual planner's report as one self-contained HTML page.
@@ -55,19 +75,7 @@ def check_report_html(result: CheckResult, *, title: str | None = None, map_html
     if s.get("illustrative"):
         parts.append('<p class="prohibited">注意：本工作空间含示意数据（非官方数据），结论仅供演示。 '
                      "Note: this workspace holds illustrative layers, not official data; verdicts are for demonstration.</p>")
-    counts = result.summary["verdict"].value_counts()
-    rec = record_table(result)
-    not_checked = rec[(rec["scope"] == PROJECT_SCOPE) & (rec["kind"] == "set_aside")]
-    unchecked_row = (f'<tr><td><span class="prohibited">{html.escape(NOT_CHECKED_LABEL)}</span></td>'
-                     f"<td>{len(not_checked):,d}</td></tr>" if len(not_checked) else "")
-    parts.append("<h2>结论汇总 Verdicts</h2><table class=\"data\"><thead><tr><th>结论 Verdict</th><th>项目数 Projects</th>"
-                 "</tr></thead><tbody>" + "".join(
-                     f"<tr><td>{_verdict_span(v, verdicts)}</td><td>{int(counts.get(v, 0)):,d}</td></tr>" for v in verdicts.ascending)
-                 + unchecked_row + "</tbody></table>")
-    if len(not_checked):
-        parts.append(f'<p class="prohibited">{len(not_checked):,d} 个项目读取时被剔除，未检查（见“读取记录”）。 '
-                     f"{len(not_checked):,d} project(s) set aside when reading were not checked (see the reading "
-                     "record): " + html.escape("; ".join(not_checked["message"].astype(str).head(10))) + "</p>")
+    parts.append(_verdict_counts_html(result))
     parts.append('<h2>地图 Map</h2><section id="check-map">' + (
         map_html if map_html else "<p><i>未附地图 No map attached (maps package hook: map_html).</i></p>") + "</section>")
 
