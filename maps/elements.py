@@ -7,6 +7,8 @@ are defined once per page by :class:`PlanAssets`; they load nothing from the net
 
 from __future__ import annotations
 
+import html
+
 import json
 from typing import Any
 
@@ -290,7 +292,8 @@ class PlanLayer(Layer):
 
     def __init__(self, name: str, meta: dict[str, Any], styles: list[dict[str, Any]], data: dict[str, Any],
                  *, show: bool = True, control: bool = True):
-        super().__init__(name=name, overlay=True, control=control, show=show)
+        # Leaflet's layer control sets a layer's name as innerHTML; names come from the catalogue, a user's file
+        super().__init__(name=html.escape(name), overlay=True, control=control, show=show)
         self._name = "PlanLayer"
         self.meta = meta
         self.styles = styles

@@ -10,14 +10,19 @@ from maps.layers import MapLayer
 ILLUS_TAG = '<span class="pm-illus-tag">※示意 illustrative</span>'
 
 
+def _css(value: Any) -> str:
+    """A style value for a style="" attribute: a catalogue's colour is a user's text and must not close it."""
+    return html.escape(str(value), quote=True).replace(";", "")
+
+
 def swatch(style: dict[str, Any], geometry: str) -> str:
-    colour = style.get("color", "#3388ff")
+    colour = _css(style.get("color", "#3388ff"))
     if geometry == "line":
         dash = "dashed" if style.get("dashArray") else "solid"
         width = max(2, min(6, int(round(float(style.get("weight", 2))))))
         return (f'<span class="pm-sw pm-sw-line" style="border-top:{width}px {dash} {colour};'
-                f'opacity:{style.get("opacity", 1)}"></span>')
-    fill = style.get("fillColor", colour) if style.get("fill", True) else "transparent"
+                f'opacity:{_css(style.get("opacity", 1))}"></span>')
+    fill = _css(style.get("fillColor", colour)) if style.get("fill", True) else "transparent"
     opacity = float(style.get("fillOpacity", 0.3)) if style.get("fill", True) else 0.0
     # the fill is drawn as an rgba so the border keeps full strength
     rgba = _rgba(fill, opacity) if fill != "transparent" else "transparent"

@@ -27,6 +27,7 @@ from spatial.outputs.html import html_table
 from spatial.outputs.compliance_report import write_balance_outputs, write_ledger_outputs
 from spatial.outputs.indicator_report import write_indicator_outputs
 from spatial.outputs.pattern_report import write_pattern_outputs
+from spatial.outputs.record import NOT_CHECKED, PROJECT_SCOPE, set_aside_count
 from spatial.outputs.tables import bilingual
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -175,6 +176,9 @@ def _check_pages(result: "CheckResult", check_dir: Path, ws: "Workspace", kw: di
     files = write_check_outputs(result, check_dir, map_html=frag)
     counts = result.summary["verdict"].value_counts()
     summary = "；".join(f"{v} {int(counts.get(v, 0))}" for v in result.verdicts.order)
+    not_checked = set_aside_count(result).get(PROJECT_SCOPE, 0)
+    if not_checked:  # set aside when reading: no verdict, but they must not vanish from the index either
+        summary += f"；{NOT_CHECKED} {not_checked}"
     report = Path(files["report.html"])
     return [Page("check_map", "项目检查地图 Check map", path,
                  f"示例项目按结论着色，重叠部分高亮。 Sample projects by verdict ({summary}).", path.stat().st_size),

@@ -35,7 +35,7 @@ from maps.legend import legend_html
 from maps.offline import make_offline
 from maps.popups import is_illustrative, popup_table
 from spatial.errors import MapError
-from spatial.outputs.html import html_value
+from spatial.outputs.html import html_value, rule_citation_html
 from spatial.rules.catalog import Catalog
 from spatial.rules.verdicts import Verdicts
 
@@ -180,7 +180,8 @@ def _assemble(
     # Only Leaflet itself: folium's default jQuery, Bootstrap and Font Awesome are not used by these maps.
     m.default_js = [("leaflet", el.LEAFLET_JS)]
     m.default_css = [("leaflet_css", el.LEAFLET_CSS)]
-    m.get_root().title = title
+    # branca puts the title into <title> unescaped; a workspace or project name must stay text
+    m.get_root().title = html.escape(title)
     panes = sorted(set(styles.PANES.values()), key=lambda p: p[1])
     m.add_child(el.PlanAssets(panes, no_base=not bm.has_tiles, attributions=attributions))
     if bm.has_tiles:
@@ -383,7 +384,8 @@ def _project_popup(row: dict[str, Any], overlaps: list[dict[str, Any]], label: s
         else:
             dist = r.get("distance_m", np.nan)
             what = f"无重叠 none; 最近 nearest {html_value(dist, 0)} m" if pd.notna(dist) else "无重叠 none"
-        rule = html.escape(str(r.get("rule", "") or ""))
+        rule = rule_citation_html(r.get("rule"), r.get("rule_zh"), "", r.get("source"), r.get("source_title"),
+                                  compact=True)
         rows.append([layer, what, _verdict_html(verdict, verdicts), rule])
     table = popup_table(rows, ["图层 Layer", "重叠 Overlap", "结论 Verdict", "规则 Rule"]) if rows else ""
     return head + table + "</div>"
@@ -502,6 +504,7 @@ def check_map(
             + legend_item("重叠部分（按该图层结论着色） Overlap pieces, coloured by that layer's verdict",
                           styles.piece_style("prohibited", "polygon"), "polygon"))
     notes = _base_notes(bm, simplify_m)
+    notes[:0] = _not_checked_notes(result)
     if result.settings.get("illustrative") or any(lyr.illustrative for lyr in layers):
         notes.insert(0, "※示意 illustrative：示意数据，非官方，结论仅供演示 illustrative data; verdicts for demonstration")
     legend = legend_html(_legend_order(context), title="项目检查 Project check", head_html=head, notes=notes)
@@ -513,6 +516,20 @@ def check_map(
     return _assemble(title=ttl, title_html=_title_html(ttl, ws_name, bool(result.settings.get("illustrative"))),
                      bm=bm, offline=offline, simplify_m=simplify_m, layers=layers, legend=legend,
                      outline=outline if outline is not None else result.projects, bounds=bounds)
+
+
+def _not_checked_notes(result: "CheckResult", limit: int = 10) -> list[str]:
+    """Legend lines for the projects set aside when reading: they are not on the map, so the map must say so."""
+    from spatial.outputs.record import NOT_CHECKED_LABEL, PROJECT_SCOPE, record_table
+
+    rec = record_table(result)
+    aside = rec[(rec["scope"] == PROJECT_SCOPE) & (rec["kind"] == "set_aside")]
+    if len(aside) == 0:
+        return []
+    items = [f"{r.feature or '#' + str(r.number)}（{r.finding}）" for r in aside.head(limit).itertuples(index=False)]
+    more = f" …(+{len(aside) - limit})" if len(aside) > limit else ""
+    return [f'<span class="pm-alert">{html.escape(NOT_CHECKED_LABEL)} {len(aside):,d}：'
+            f"{html.escape('、'.join(items))}{more} — 读取时剔除，未画出 set aside when reading, not drawn</span>"]
 
 
 def check_map_html(result: "CheckResult", workspace: "Workspace | None" = None, *, height: int = 640,

@@ -37,6 +37,9 @@ def _gpkg(path: Path) -> list[tuple[str, list]]:
     out = []
     for name, _ in pyogrio.list_layers(path):
         gdf = gpd.read_file(path, layer=name)
+        if not isinstance(gdf, gpd.GeoDataFrame):  # an attribute table (e.g. an empty reading record)
+            out.append((name, gdf.astype(str).values.tolist(), [], ""))
+            continue
         geom = gdf.geometry.to_wkb().tolist() if gdf.geometry.name in gdf else []
         out.append((name, gdf.drop(columns=gdf.geometry.name).astype(str).values.tolist(), geom, str(gdf.crs)))
     return out

@@ -85,6 +85,9 @@ class CheckResult:
     settings  parameters and methods used
     notes     repairs and remarks worth telling the user
     verdicts  the catalogue's verdict vocabulary (order, labels)
+    record    what reading the projects and the layers repaired, set aside or warned about (one row per finding;
+              see :func:`spatial.outputs.record.attach_record`); empty unless the caller attaches it
+    audit     the run's audit record (tool, inputs with sha256, parameters; :mod:`spatial.outputs.audit`), if any
     """
 
     summary: pd.DataFrame
@@ -95,6 +98,8 @@ class CheckResult:
     settings: dict[str, Any]
     notes: list[str] = field(default_factory=list)
     verdicts: Verdicts = field(default_factory=lambda: bundled_catalog().verdicts)
+    record: pd.DataFrame = field(default_factory=pd.DataFrame)
+    audit: dict[str, Any] | None = None
 
     @property
     def verdict_counts(self) -> pd.Series:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Callable, Optional
 
 import typer
 from rich.progress import (
@@ -27,7 +28,10 @@ from spatial.cli.options import (
 )
 from spatial.errors import InputError
 from spatial.geo.crs import to_workspace_crs
+from spatial.outputs.audit import AUDIT_FILE, add_sources, finish_audit, start_audit, write_audit
 from spatial.outputs.check_report import write_check_outputs
+from spatial.outputs.record import (KIND_LABELS, NOT_CHECKED_LABEL, PROJECT_SCOPE, attach_record, kind_counts,
+                                    set_aside_count)
 from spatial.rules.catalog import load_catalog
 from spatial.sources.files import read_layer
 from spatial.sources.workspace import Layer, territory_findings
@@ -98,7 +102,26 @@ def print_check_summary(result, limit: int = 50) -> None:
     if len(s) > limit:
         console.print(f"… {len(s) - limit:,d} more in summary.csv")
     counts = s["verdict"].value_counts()
-    console.print("  ".join(f"[{colour[v]}]{v}[/]: {int(counts.get(v, 0)):,d}" for v in result.verdicts.ascending))
+    line = "  ".join(f"[{colour[v]}]{result.verdicts.label(v)}[/]: {int(counts.get(v, 0)):,d}"
+                     for v in result.verdicts.ascending)
+    not_checked = set_aside_count(result).get(PROJECT_SCOPE, 0)
+    if not_checked:  # projects set aside when reading have no verdict; they must not vanish from the count
+        line += f"  [bold red]{NOT_CHECKED_LABEL}[/]: {not_checked:,d}"
+    console.print(line)
+
+
+def _end_on_record(result, strict: bool) -> None:
+    """Tell what reading repaired and set aside; with ``strict``, exit 1 when anything was set aside."""
+    counts = kind_counts(result)
+    if counts["set_aside"] or counts["repaired"]:
+        console.print("[yellow]读取记录 reading record:[/] " + "；".join(
+            f"{KIND_LABELS[k]} {n:,d}" for k, n in counts.items() if n) + " (record.csv, report.html)")
+    aside = set_aside_count(result)
+    if strict and aside:
+        where = ", ".join(f"{scope} {n:,d}" for scope, n in aside.items())
+        err_console.print(f"[bold red]--strict:[/] {sum(aside.values()):,d} feature(s) set aside when reading ({where}) "
+                          "were not checked; fix them (see record.csv) or run without --strict")
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:
@@ -143,14 +166,22 @@ def register(app: typer.Typer) -> None:
                                    f"(up to {MAP_LIMIT:,d} projects)")] = True,
         offline: Annotated[bool, typer.Option(
             "--offline", help="离线地图 self-contained check map, no basemap and no network request")] = False,
+        strict: Annotated[bool, typer.Option(
+            "--strict", help="严格 exit 1 when any project or constraint-layer feature was set aside when reading "
+                             "(outputs are still written)")] = False,
+        log: Annotated[Optional[Path], typer.Option(
+            "--log", help="运行日志 append this run's audit record as one JSON line to FILE")] = None,
     ) -> None:
         """项目冲突检查 Check projects against the red line and every constraint layer of the workspace.
 
-        Writes summary.csv, overlaps.csv, check.xlsx, overlaps.gpkg and report.html to --out.
-        Exit code 0 whenever the check ran, whatever the verdicts.
+        Writes summary.csv, overlaps.csv, record.csv, check.xlsx, overlaps.gpkg, report.html and audit.json
+        (tool version, inputs and outputs with their sha256, parameters, times, counts) to --out.
+        Exit code 0 whenever the check ran, whatever the verdicts; with --strict 1 when anything was set aside.
         """
 
 
+        params = dict(locals())  # every parameter of this run, for audit.json
+        audit = start_audit("spatial check", params)
         method = check_area_method(area)
         for label, value in (("--near", near), ("--radius", radius)):
             if value is not None and value < 0:
@@ -163,85 +194,127 @@ def register(app: typer.Typer) -> None:
             fail(f"--type {project_type!r} is not a project type of the catalogue; use one of: "
                  + base_catalog.project_type_choices())
         extra = _parse_layer_opts(layer or [], base_catalog)
-
-        # projects first: a bad projects file fails before the layers are read
-        read, proj_path = None, None
-        if projects is not None:
-            if not projects.exists():
-                fail(f"{projects}: file not found; check the path")
-            try:
-                read = read_layer(projects, projects_layer, encoding=encoding, crs=crs)
-            except InputError as exc:
-                fail(str(exc))
-            proj_path = projects
-
-        # constraint layers: the workspace, plus or replaced by --layer
-        ws = None
-        if workspace is not None or not extra:
-            ws_path = workspace or DEMO_WORKSPACE
-            simple = {k: str(p) for k, p, lyr in extra if lyr is None}
-            ws = open_workspace(ws_path, overrides=simple or None)
-            catalog = ws.catalog
-        else:
-            catalog = base_catalog
-        layers: dict = dict(ws.layers) if ws is not None else {}
+        read, ws, layers, catalog = _load_inputs(projects, workspace, extra, base_catalog, projects_layer=projects_layer,
+                                                 encoding=encoding, crs=crs)
         try:
-            for kind_id, path, lyr in extra:
-                if ws is not None and lyr is None:
-                    continue  # already loaded through the workspace overrides
-                layer_read = read_layer(path, lyr)
-                layers[kind_id] = Layer(kind=catalog.kind(kind_id), gdf=to_workspace_crs(layer_read.gdf), read=layer_read)
+            result = _run_check(read, ws if ws is not None else layers, project_type, catalog, near_m=near,
+                                line_width_m=width, point_radius_m=radius, area_method=method,
+                                within=_parse_within(within or []))
         except InputError as exc:
-            fail(str(exc))
-        if ws is not None:
-            ws.layers = layers
-            target = ws
-        else:
-            target = layers
-
-        if projects is None:
-            if ws is None or ws.projects is None:
-                fail("no projects file given and the workspace names none; pass PROJECTS, e.g. "
-                     "`spatial check sites.shp --type energy`")
-            read = ws.projects
-            proj_path = read.path
-        if projects is not None and ws is not None:  # the workspace's own [projects] were checked on loading
-            read.warnings.extend(territory_findings(ws, read))
-        gdf = read.gdf
-        if len(gdf) == 0:
-            fail(f"{proj_path}: holds no project features; draw at least one polygon, line or point")
-        findings = [*getattr(read, "repairs", ()), *getattr(read, "set_aside", ()), *getattr(read, "warnings", ())]
-        for item in findings[:10]:
-            err_console.print(f"[yellow]提示 note ({Path(str(proj_path)).name}):[/] {getattr(item, 'message', item)}")
-        if len(findings) > 10:
-            err_console.print(f"[yellow]… {len(findings) - 10:,d} more reading notes[/] (`spatial inspect {proj_path}`)")
-
-        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-        try:
-            with Progress(*columns, console=err_console, transient=True) as bar:
-                task = bar.add_task("检查 checking", total=None)
-
-                def progress(done: int, total: int, label: str) -> None:
-                    bar.update(task, completed=done, total=total, description=f"检查 checking {label}")
-
-                result = check(gdf, target, project_type, near_m=near, line_width_m=width, point_radius_m=radius,
-                               within=_parse_within(within or []),
-                               area_method=method, progress=progress, catalog=catalog)
-        except InputError as exc:
-            fail(f"{proj_path}: {exc}")
+            fail(f"{read.path}: {exc}")
             return
+        attach_record(result, read, layers)
+        add_sources(audit, catalog=catalog, workspace=ws, projects=read, layers=layers, checked=result.layers["layer"])
+        result.audit = audit
         map_html = None
         if with_map and len(result.summary) <= MAP_LIMIT:
-
             _, map_html = write_check_map(result, out, ws, offline=offline)
         elif with_map:
             err_console.print(f"[yellow]提示 note:[/] {len(result.summary):,d} projects: no map drawn (more than "
                               f"{MAP_LIMIT:,d}); the results are in overlaps.gpkg for QGIS")
         files = write_check_outputs(result, out, xlsx=not no_xlsx, map_html=map_html)
+        if map_html:
+            files["check_map.html"] = out / "check_map.html"
+        write_audit(finish_audit(audit, result, files.values()), out, log)
 
         print_check_summary(result)
         for note in result.notes:
             console.print(f"[yellow]提示 note:[/] {note}")
         if result.settings.get("illustrative"):
             console.print("[bold yellow]注意 Note:[/] 示意数据，非官方 — illustrative layers, not official data.")
-        console.print(f"输出 outputs in {out.resolve()}: {', '.join([*files, *(['check_map.html'] if map_html else [])])}")
+        console.print(f"输出 outputs in {out.resolve()}: {', '.join([*files, AUDIT_FILE])}")
+        _end_on_record(result, strict)
+
+
+def _load_inputs(projects: Path | None, workspace: Path | None, extra: list[tuple[str, Path, str | None]],
+                 base_catalog: Any, **read_kw: Any) -> tuple[Any, Any, dict, Any]:
+    """The projects as read, the workspace (or None), the constraint layers by kind and the catalogue.
+
+    The projects file is read first, so that a bad one fails before the layers are read; --layer options add
+    to or replace the workspace's layers."""
+    read = None
+    if projects is not None:
+        if not projects.exists():
+            fail(f"{projects}: file not found; check the path")
+        try:
+            read = read_layer(projects, read_kw["projects_layer"], encoding=read_kw["encoding"], crs=read_kw["crs"])
+        except InputError as exc:
+            fail(str(exc))
+    ws, catalog = None, base_catalog
+    if workspace is not None or not extra:
+        simple = {k: str(p) for k, p, lyr in extra if lyr is None}
+        ws = open_workspace(workspace or DEMO_WORKSPACE, overrides=simple or None)
+        catalog = ws.catalog
+    layers: dict = dict(ws.layers) if ws is not None else {}
+    try:
+        for kind_id, path, lyr in extra:
+            if ws is not None and lyr is None:
+                continue  # already loaded through the workspace overrides
+            layer_read = read_layer(path, lyr)
+            layers[kind_id] = Layer(kind=catalog.kind(kind_id), gdf=to_workspace_crs(layer_read.gdf), read=layer_read)
+    except InputError as exc:
+        fail(str(exc))
+    if ws is not None:
+        ws.layers = layers
+    if read is None:
+        if ws is None or ws.projects is None:
+            fail("no projects file given and the workspace names none; pass PROJECTS, e.g. "
+                 "`spatial check sites.shp --type energy`")
+        read = ws.projects
+    elif ws is not None:  # the workspace's own [projects] were checked for its territory on loading
+        read.warnings.extend(territory_findings(ws, read))
+    if len(read.gdf) == 0:
+        fail(f"{read.path}: holds no project features; draw at least one polygon, line or point")
+    findings = [*getattr(read, "repairs", ()), *getattr(read, "set_aside", ()), *getattr(read, "warnings", ())]
+    for item in findings[:10]:
+        err_console.print(f"[yellow]提示 note ({Path(str(read.path)).name}):[/] {getattr(item, 'message', item)}")
+    if len(findings) > 10:
+        err_console.print(f"[yellow]… {len(findings) - 10:,d} more reading notes[/] (`spatial inspect {read.path}`)")
+    return read, ws, layers, catalog
+
+
+def _run_check(read: Any, target: Any, project_type: str | None, catalog: Any, **kw: Any) -> Any:
+    """The check with a progress bar on a terminal, else a log line every ~10 s or 10 % (CI logs, pipes)."""
+    if err_console.is_terminal:
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=err_console, transient=True) as bar:
+            task = bar.add_task("检查 checking", total=None)
+
+            def progress(done: int, total: int, label: str) -> None:
+                bar.update(task, completed=done, total=total, description=f"检查 checking {label}")
+
+            return check(read.gdf, target, project_type, progress=progress, catalog=catalog, **kw)
+    return check(read.gdf, target, project_type, progress=ProgressLines(_log_line), catalog=catalog, **kw)
+
+
+def _log_line(text: str) -> None:
+    # one line per message in a log: rich would wrap at 80 columns when stderr is no terminal
+    err_console.print(text, soft_wrap=True, highlight=False, markup=False)
+
+
+class ProgressLines:
+    """Progress as plain log lines, at most one per ``every_s`` seconds or per ``step`` of the work, and at the end.
+
+    Parameters
+    ----------
+    say : callable
+        Where a line goes (e.g. ``print`` to stderr).
+    every_s : float
+        Seconds between lines.
+    step : float
+        Share of the work (0.1 = 10 %) between lines.
+    """
+
+    def __init__(self, say: Callable[[str], None], every_s: float = 10.0, step: float = 0.1) -> None:
+        self.say, self.every_s, self.step = say, every_s, step
+        self.start = self.last_t = time.monotonic()
+        self.last_share = 0.0
+
+    def __call__(self, done: int, total: int, label: str) -> None:
+        now = time.monotonic()
+        share = done / total if total else 1.0
+        if share >= 1.0 or share - self.last_share >= self.step or now - self.last_t >= self.every_s:
+            if share == self.last_share == 1.0:
+                return
+            self.say(f"检查 checking {100 * share:3.0f} % ({done:,d}/{total:,d}) {label} — {now - self.start:,.0f} s")
+            self.last_t, self.last_share = now, share

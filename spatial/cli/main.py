@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -39,6 +40,8 @@ from spatial.cli.options import (
 from spatial.errors import InputError, SpatialError
 from spatial.geo.area import AreaMethod, area_m2, union_area_m2
 from spatial.geo.units import convert_area
+from spatial.outputs.audit import AUDIT_FILE, add_sources, finish_audit, start_audit, write_audit
+from spatial.outputs.record import attach_record
 from spatial.outputs.review_report import write_conflict_outputs
 from spatial.sources.files import read_layer
 from spatial.sources.names import feature_names
@@ -181,6 +184,8 @@ def demo_cmd(
 ) -> None:
     """示范运行 The main job: layers, project check, indicators, 三区三线 consistency and the published maps."""
 
+    params = dict(locals())  # every parameter of this run, for the check's audit.json
+    audit, started = start_audit("spatial demo", params), time.time()
     method = check_area_method(area)
     ws = open_workspace(workspace)
     if ws.illustrative:
@@ -198,6 +203,9 @@ def demo_cmd(
             result = check(ws.projects.gdf, ws, area_method=method,
                            progress=lambda done, total, label: bar.update(
                                task, description=f"检查 checking {label} {done}/{total}"))
+        attach_record(result, ws.projects, ws.layers)
+        result.audit = add_sources(audit, catalog=ws.catalog, workspace=ws, projects=ws.projects, layers=ws.layers,
+                                   checked=result.layers["layer"])
         print_check_summary(result)
     indicators = indicator_result(ws, None, method)
     print_indicators(indicators, ws.name, method)
@@ -217,6 +225,8 @@ def demo_cmd(
                    balance=balanced, ledger=ledgered,
                    progress=lambda msg: err_console.print(f"[dim]… {msg}[/]"))
     conflict_files = write_conflict_outputs(conflicts, out / "conflicts")
+    if result is not None:
+        _write_demo_audit(audit, result, out / "check", started)
     console.print(f"网站 site (open in a browser): {site.index.resolve()}")
     for page in site.pages:
         size = f"{page.size / 1024:,.0f} KB" if page.size else ""
@@ -224,6 +234,13 @@ def demo_cmd(
     console.print(f"  三区三线一致性 conflicts: {', '.join(sorted({p.name for p in conflict_files.values()}))}")
     for note in site.notes:
         console.print(f"[yellow]提示 note:[/] {note}")
+
+
+def _write_demo_audit(audit: dict[str, Any], result: Any, check_dir: Path, started: float) -> None:
+    """audit.json of the demo's check: the check's outputs are the files publish wrote into check/ in this run."""
+    outputs = sorted(p for p in check_dir.iterdir()
+                     if p.is_file() and p.name != AUDIT_FILE and p.stat().st_mtime >= started - 1)
+    write_audit(finish_audit(audit, result, outputs), check_dir)
 
 
 # The analysis and map commands live beside their modules; they register themselves here.

@@ -10,6 +10,7 @@ import typer
 from layers import DEMO_WORKSPACE
 from maps.layers import DEFAULT_SIMPLIFY_M
 from maps.publish import publish
+from spatial.outputs.record import attach_record
 from maps.render import pattern_map, workspace_map
 from spatial.analysis.check import check
 from spatial.analysis.indicators import indicator_result
@@ -80,6 +81,8 @@ def register(app: typer.Typer) -> None:
         ws = open_workspace(workspace or DEMO_WORKSPACE)
         try:
             checked = check(ws.projects.gdf, ws) if ws.projects is not None else None
+            if checked is not None:
+                attach_record(checked, ws.projects, ws.layers)
             result = publish(ws, out, basemap=basemap, offline=offline, simplify_m=simplify,
                              check_result=checked, indicators=indicator_result(ws), pattern=derive_pattern(ws),
                              progress=lambda msg: err_console.print(f"[dim]… {msg}[/]"))

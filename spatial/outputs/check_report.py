@@ -8,19 +8,26 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
+import geopandas as gpd
 import pandas as pd
 import shapely
 
 from spatial.analysis.check import CheckResult
-from spatial.outputs.html import html_page, html_table, html_value
+from spatial.outputs.audit import audit_html
+from spatial.outputs.html import html_page, html_table, html_value, rule_citation_html
+from spatial.outputs.record import (KIND_LABELS, NOT_CHECKED_LABEL, PROJECT_SCOPE, record_gpkg_layer, record_table,
+                                    summary_with_set_aside)
 from spatial.outputs.tables import write_csv, write_excel, write_gpkg
 from spatial.rules.verdicts import Verdicts
 
-__all__ = ["check_report_html", "write_check_outputs", "XLSX_MAX_ROWS", "HTML_MAX_PROJECTS"]
+__all__ = ["check_report_html", "record_html", "write_check_outputs", "XLSX_MAX_ROWS", "HTML_MAX_PROJECTS",
+           "HTML_MAX_RECORD"]
 
 XLSX_MAX_ROWS = 1_048_575
 
 HTML_MAX_PROJECTS = 200
+
+HTML_MAX_RECORD = 500  # rows of the reading record on the page; record.csv and check.xlsx hold them all
 
 _AREA_METHOD_LABEL = {
     "official": "国土调查椭球面积（official land-survey ellipsoidal area）",
@@ -30,6 +37,26 @@ _AREA_METHOD_LABEL = {
 
 def _verdict_span(v: str, verdicts: Verdicts) -> str:
     return f'<span class="{html.escape(v)}">{html.escape(verdicts.label(v))}</span>'
+
+
+def _verdict_counts_html(result: CheckResult) -> str:
+    """The verdict counts, with the projects set aside when reading counted as 未检查 not checked and named."""
+    verdicts = result.verdicts
+    parts: list[str] = []
+    counts = result.summary["verdict"].value_counts()
+    rec = record_table(result)
+    not_checked = rec[(rec["scope"] == PROJECT_SCOPE) & (rec["kind"] == "set_aside")]
+    unchecked_row = (f'<tr><td><span class="prohibited">{html.escape(NOT_CHECKED_LABEL)}</span></td>'
+                     f"<td>{len(not_checked):,d}</td></tr>" if len(not_checked) else "")
+    parts.append("<h2>结论汇总 Verdicts</h2><table class=\"data\"><thead><tr><th>结论 Verdict</th><th>项目数 Projects</th>"
+                 "</tr></thead><tbody>" + "".join(
+                     f"<tr><td>{_verdict_span(v, verdicts)}</td><td>{int(counts.get(v, 0)):,d}</td></tr>" for v in verdicts.ascending)
+                 + unchecked_row + "</tbody></table>")
+    if len(not_checked):
+        parts.append(f'<p class="prohibited">{len(not_checked):,d} 个项目读取时被剔除，未检查（见“读取记录”）。 '
+                     f"{len(not_checked):,d} project(s) set aside when reading were not checked (see the reading "
+                     "record): " + html.escape("; ".join(not_checked["message"].astype(str).head(10))) + "</p>")
+    return "".join(parts)
 
 
 def check_report_html(result: CheckResult, *, title: str | None = None, map_html: str | None = None,
@@ -48,10 +75,7 @@ def check_report_html(result: CheckResult, *, title: str | None = None, map_html
     if s.get("illustrative"):
         parts.append('<p class="prohibited">注意：本工作空间含示意数据（非官方数据），结论仅供演示。 '
                      "Note: this workspace holds illustrative layers, not official data; verdicts are for demonstration.</p>")
-    counts = result.summary["verdict"].value_counts()
-    parts.append("<h2>结论汇总 Verdicts</h2><table class=\"data\"><thead><tr><th>结论 Verdict</th><th>项目数 Projects</th>"
-                 "</tr></thead><tbody>" + "".join(
-                     f"<tr><td>{_verdict_span(v, verdicts)}</td><td>{int(counts.get(v, 0)):,d}</td></tr>" for v in verdicts.ascending) + "</tbody></table>")
+    parts.append(_verdict_counts_html(result))
     parts.append('<h2>地图 Map</h2><section id="check-map">' + (
         map_html if map_html else "<p><i>未附地图 No map attached (maps package hook: map_html).</i></p>") + "</section>")
 
@@ -100,8 +124,7 @@ def check_report_html(result: CheckResult, *, title: str | None = None, map_html
                 f"<td>{html_value(r.overlap_m2)} m² = {html_value(r.overlap_ha, 4)} 公顷 ha = {html_value(r.overlap_mu)} 亩 mu"
                 f"（占项目 {html_value(r.project_pct)} % of the project）{length}<br>涉及图斑 features: {html.escape(str(r.features))}</td>"
                 f"<td>{_verdict_span(r.verdict, verdicts)}</td>"
-                f"<td><b>{html.escape(str(r.rule))}</b> {html.escape(str(r.rule_zh))}<br><i>{html.escape(str(r.rule_en))}</i>"
-                f"<br><small>来源 Source: {html.escape(str(r.source_title))}</small></td></tr>")
+                f"<td>{rule_citation_html(r.rule, r.rule_zh, r.rule_en, r.source, r.source_title)}</td></tr>")
         parts.append('<table class="data"><thead><tr><th>图层 Layer</th><th>重叠 Overlap</th><th>结论 Verdict</th>'
                      "<th>依据 Rule (source)</th></tr></thead><tbody>" + "".join(items) + "</tbody></table>")
 
@@ -126,19 +149,80 @@ def check_report_html(result: CheckResult, *, title: str | None = None, map_html
         f"管控规则来自图层目录 Rules from the catalogue: {html.escape(str(s['catalog']))}",
     ]
     parts.append("<h2>方法 Method</h2><ul>" + "".join(f"<li>{m}</li>" for m in method) + "</ul>")
+    parts.append(record_html(result))
+    parts.append(audit_html(result.audit))
     if result.notes:
         parts.append("<h2>提示 Notes</h2><ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in result.notes) + "</ul>")
     return html_page(title, "\n".join(parts))
 
 
+def record_html(result: CheckResult, *, max_rows: int = HTML_MAX_RECORD) -> str:
+    """The reading record as a report section: set-aside features first, then repairs (areas before and after),
+    then warnings, for the projects and every constraint layer checked.
+
+    Parameters
+    ----------
+    result : CheckResult
+        A check whose ``record`` was attached (:func:`spatial.outputs.record.attach_record`).
+    max_rows : int
+        Rows shown; the rest are counted and left to record.csv / check.xlsx.
+
+    Returns
+    -------
+    str
+        An HTML fragment (``<section id="record">``), every string escaped.
+    """
+    rec = record_table(result)
+    head = '<section id="record"><h2>读取记录 Reading record</h2>'
+    if len(rec) == 0:
+        return head + "<p>读取项目与管控图层时未修复、未剔除任何要素。 Reading the projects and the constraint layers " \
+                      "repaired nothing and set nothing aside.</p></section>"
+    order = rec.assign(_k=rec["kind"].map({"set_aside": 0, "repaired": 1, "warning": 2})).sort_values(
+        ["_k", "scope", "number"], kind="stable")
+    counts = rec["kind"].value_counts()
+    lead = "；".join(f"{KIND_LABELS[k]} {int(counts.get(k, 0)):,d}" for k in ("set_aside", "repaired", "warning"))
+    shown = order.head(max_rows)
+    table = pd.DataFrame({
+        "范围 Scope": shown["scope"], "文件 File": [Path(str(f)).name for f in shown["file"]],
+        "要素 Feature": shown["feature"], "类别 Kind": shown["kind"].map(KIND_LABELS),
+        "说明 Message": shown["message"], "修复前面积 Area before (m²)": shown["area_before_m2"],
+        "修复后面积 Area after (m²)": shown["area_after_m2"]})
+    more = (f"<p>仅列出前 {len(shown):,d} 条（共 {len(rec):,d} 条），完整记录见 record.csv / check.xlsx。 "
+            f"First {len(shown):,d} of {len(rec):,d} rows; record.csv / check.xlsx hold them all.</p>"
+            if len(rec) > len(shown) else "")
+    return f"{head}<p>{html.escape(lead)}</p>{more}{html_table(table)}</section>"
+
+
 def write_check_outputs(result: CheckResult, out_dir: str | Path, *, map_html: str | None = None,
                         xlsx: bool = True) -> dict[str, Path]:
-    """summary.csv, overlaps.csv, check.xlsx, overlaps.gpkg (projects, overlap_pieces[, overlap_lines]), report.html."""
+    """summary.csv, overlaps.csv, record.csv, check.xlsx, overlaps.gpkg and report.html.
+
+    Parameters
+    ----------
+    result : CheckResult
+        The check; its ``record`` (reading findings) is written too: set-aside projects as 未检查 not checked rows
+        of summary.csv and the summary sheet, the record in record.csv, a ``record`` sheet, a ``record`` layer
+        of overlaps.gpkg and a section of report.html.
+    out_dir : str or Path
+        The output folder.
+    map_html : str, optional
+        The map fragment embedded in report.html.
+    xlsx : bool
+        Write check.xlsx.
+
+    Returns
+    -------
+    dict of str to Path
+        Output name → file.
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    summary = summary_with_set_aside(result)
+    record = record_table(result)
     files: dict[str, Path] = {
-        "summary.csv": write_csv(result.summary, out / "summary.csv"),
+        "summary.csv": write_csv(summary, out / "summary.csv"),
         "overlaps.csv": write_csv(result.overlaps, out / "overlaps.csv"),
+        "record.csv": write_csv(record, out / "record.csv"),
     }
     if xlsx:
         ov = result.overlaps
@@ -147,17 +231,28 @@ def write_check_outputs(result: CheckResult, out_dir: str | Path, *, map_html: s
             result.notes.append(f"check.xlsx: overlaps sheet limited to {min(len(ov), XLSX_MAX_ROWS):,d} rows with an "
                                 "overlap or a near feature (Excel's row limit); overlaps.csv has them all.")
             ov = ov.head(XLSX_MAX_ROWS)
-        files["check.xlsx"] = write_excel({"summary": result.summary.head(XLSX_MAX_ROWS), "overlaps": ov,
-                                           "layers": result.layers}, out / "check.xlsx")
+        files["check.xlsx"] = write_excel({"summary": summary.head(XLSX_MAX_ROWS), "overlaps": ov,
+                                           "layers": result.layers, "record": record.head(XLSX_MAX_ROWS)},
+                                          out / "check.xlsx", notes=result.notes)
+    files["overlaps.gpkg"] = write_gpkg(_gpkg_layers(result), out / "overlaps.gpkg")
+    path = out / "report.html"
+    path.write_text(check_report_html(result, map_html=map_html), encoding="utf-8")
+    files["report.html"] = path
+    return files
+
+
+def _gpkg_layers(result: CheckResult) -> dict[str, pd.DataFrame]:
+    """projects, overlap_pieces[, overlap_lines] and record (spatial when a set-aside feature has a geometry)."""
     pieces = result.pieces
-    layers = {"projects": result.projects}
+    layers: dict[str, pd.DataFrame] = {"projects": result.projects}
     poly = pieces[pieces["piece"] == "area"] if len(pieces) else pieces
     layers["overlap_pieces"] = poly.assign(geometry=poly.geometry.apply(
         lambda g: shapely.multipolygons([g]) if g is not None and g.geom_type == "Polygon" else g)) if len(poly) else poly
     if len(pieces) and (pieces["piece"] == "line").any():
         layers["overlap_lines"] = pieces[pieces["piece"] == "line"]
-    files["overlaps.gpkg"] = write_gpkg(layers, out / "overlaps.gpkg")
-    path = out / "report.html"
-    path.write_text(check_report_html(result, map_html=map_html), encoding="utf-8")
-    files["report.html"] = path
-    return files
+    rec = record_gpkg_layer(result)
+    if isinstance(rec, gpd.GeoDataFrame):
+        rec = rec.assign(geometry=rec.geometry.apply(
+            lambda g: shapely.multipolygons([g]) if g is not None and g.geom_type == "Polygon" else g))
+    layers["record"] = rec
+    return layers

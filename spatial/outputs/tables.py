@@ -2,38 +2,162 @@
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 from typing import Any, Mapping
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyogrio
 import shapely
 
 from spatial.geo.crs import CGCS2000
 from spatial.outputs.html import html_page, html_table
 
-__all__ = ["HEADERS", "bilingual", "markdown_table", "write_csv", "write_excel", "write_gpkg", "write_tables"]
+__all__ = ["EXCEL_CELL_MAX", "FORMULA_PREFIXES", "HEADERS", "bilingual", "markdown_table", "neutralise",
+           "neutralise_frame", "write_csv", "write_excel", "write_gpkg", "write_tables"]
 
 GEOGRAPHIC = CGCS2000
 
+# A cell whose text starts with one of these is run as a formula (or DDE command) by Excel, LibreOffice and
+# WPS when a CSV is opened; OWASP's "CSV injection" advice: prefix a single quote, which shows as text.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+EXCEL_CELL_MAX = 32_767  # characters in one cell; longer text is cut by Excel (and by XlsxWriter, silently)
+
+# Project names, layer names, file names and paths come from the user's files and must stay text.
+_XLSX_OPTIONS = {"nan_inf_to_errors": True, "strings_to_formulas": False, "strings_to_urls": False,
+                 "strings_to_numbers": False}
+
+
+def neutralise(value: Any) -> Any:
+    """``value`` with a leading ``'`` when it is text a spreadsheet would run as a formula; anything else unchanged.
+
+    Parameters
+    ----------
+    value : any
+        A cell value. Numbers (a negative number too) are not text and are returned as they are.
+
+    Returns
+    -------
+    any
+        ``"'" + value`` for text starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return, else ``value``.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+def _text_columns(df: pd.DataFrame) -> list[Any]:
+    return [c for c in df.columns if df[c].dtype == object or pd.api.types.is_string_dtype(df[c].dtype)]
+
+def neutralise_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``df`` with every text cell (and header) that could run as a formula prefixed by ``'``.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Any table; numeric columns are left alone, so numbers stay numbers.
+
+    Returns
+    -------
+    DataFrame
+        ``df`` itself when nothing needed changing, else a neutralised copy (geometry columns untouched).
+    """
+    out = None
+    for col in _text_columns(df):
+        values = df[col]
+        if isinstance(values, gpd.GeoSeries):
+            continue
+        try:
+            hit = values.str.startswith(FORMULA_PREFIXES, na=False).to_numpy(dtype=bool)
+        except (AttributeError, TypeError):  # .str refuses columns without text; check each value
+            hit = np.array([isinstance(v, str) and v.startswith(FORMULA_PREFIXES) for v in values], dtype=bool)
+        if hit.any():
+            out = df.copy() if out is None else out
+            fixed = values.to_numpy(dtype=object).copy()
+            fixed[hit] = ["'" + v for v in fixed[hit]]
+            out[col] = fixed
+    renamed = {c: neutralise(c) for c in df.columns if isinstance(c, str) and neutralise(c) != c}
+    if renamed:
+        out = (df.copy() if out is None else out).rename(columns=renamed)
+    return df if out is None else out
+
 
 def write_csv(df: pd.DataFrame, path: str | Path) -> Path:
-    """CSV in UTF-8 with BOM, so that Excel on a Chinese Windows opens the Chinese text correctly."""
+    """CSV in UTF-8 with BOM, so that Excel on a Chinese Windows opens the Chinese text correctly.
+
+    Parameters
+    ----------
+    df : DataFrame
+        The table; text that a spreadsheet would run as a formula is written with a leading ``'``.
+    path : str or Path
+        The file (folders are created).
+
+    Returns
+    -------
+    Path
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    df.to_csv(path, index=False, encoding="utf-8-sig")
+    neutralise_frame(df).to_csv(path, index=False, encoding="utf-8-sig")
     return path
 
-def write_excel(sheets: Mapping[str, pd.DataFrame], path: str | Path) -> Path:
+_ROW_LABELS = ("project", "name", "indicator", "file", "layer")
+
+def _cut_long_cells(df: pd.DataFrame, where: str, notes: list[str] | None) -> pd.DataFrame:
+    """Text cells cut to Excel's 32 767 characters, each cut told in ``notes`` (file, sheet, row, column)."""
+    out = None
+    label_col = next((c for c in _ROW_LABELS if c in df.columns), None)
+    for col in _text_columns(df):
+        try:
+            lengths = df[col].str.len().fillna(0).to_numpy(dtype=np.int64)
+        except (AttributeError, TypeError):  # .str refuses columns without text
+            lengths = np.array([len(v) if isinstance(v, str) else 0 for v in df[col]], dtype=np.int64)
+        long_rows = np.flatnonzero(lengths > EXCEL_CELL_MAX)
+        if len(long_rows) == 0:
+            continue
+        out = df.copy() if out is None else out
+        values = out[col].to_numpy(dtype=object).copy()
+        for i in long_rows:
+            values[i] = values[i][:EXCEL_CELL_MAX]
+            if notes is not None:
+                label = str(df[label_col].iloc[i]) if label_col else ""
+                label = label if len(label) <= 60 else label[:60] + "…"  # the note must not carry the long text
+                who = f"{label_col} {label}" if label_col else "row"
+                notes.append(f"{where}, row {i + 2:,d} ({who}), column {col}: text of {lengths[i]:,d} characters "
+                             f"cut to {EXCEL_CELL_MAX:,d} (Excel's cell limit); the CSV holds it whole.")
+        out[col] = values
+    return df if out is None else out
+
+def write_excel(sheets: Mapping[str, pd.DataFrame], path: str | Path, *, notes: list[str] | None = None) -> Path:
     """One workbook, one sheet per table (sheet names cut to Excel's 31 characters), header row frozen.
 
     XlsxWriter streams the cells; openpyxl, which pandas would otherwise use, keeps every cell as a Python
-    object and took most of a 100 000-project check's run."""
+    object and took most of a 100 000-project check's run.
+
+    Parameters
+    ----------
+    sheets : mapping of str to DataFrame
+        Sheet name → table.
+    path : str or Path
+        The workbook.
+    notes : list of str, optional
+        Receives one sentence per cell cut to Excel's 32 767 characters (file, sheet, row, column).
+
+    Returns
+    -------
+    Path
+
+    Notes
+    -----
+    Text is never written as a formula or a link (XlsxWriter's ``strings_to_formulas`` and ``strings_to_urls``
+    off) and text a spreadsheet would run as a formula carries a leading ``'``; numbers stay numbers.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with pd.ExcelWriter(path, engine="xlsxwriter", engine_kwargs={"options": {"nan_inf_to_errors": True}}) as writer:
+    with pd.ExcelWriter(path, engine="xlsxwriter", engine_kwargs={"options": _XLSX_OPTIONS}) as writer:
         for name, df in sheets.items():
+            df = _cut_long_cells(neutralise_frame(df), f"{path.name}: sheet {name[:31]}", notes)
             df.to_excel(writer, sheet_name=name[:31], index=False)
             sheet = writer.sheets[name[:31]]
             sheet.freeze_panes(1, 0)
@@ -42,13 +166,28 @@ def write_excel(sheets: Mapping[str, pd.DataFrame], path: str | Path) -> Path:
                 sheet.set_column(i, i, width)
     return path
 
-def write_gpkg(layers: Mapping[str, gpd.GeoDataFrame], path: str | Path) -> Path:
-    """A GeoPackage with one layer per entry; an existing file is replaced so reruns do not append."""
+def write_gpkg(layers: Mapping[str, pd.DataFrame], path: str | Path) -> Path:
+    """A GeoPackage with one layer per entry; an existing file is replaced so reruns do not append.
+
+    Parameters
+    ----------
+    layers : mapping of str to GeoDataFrame or DataFrame
+        Layer name → features; a plain DataFrame (no geometry) is written as an attribute table.
+    path : str or Path
+        The GeoPackage.
+
+    Returns
+    -------
+    Path
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.exists():
         path.unlink()
     for name, gdf in layers.items():
+        if not isinstance(gdf, gpd.GeoDataFrame):
+            pyogrio.write_dataframe(pd.DataFrame(gdf), path, layer=name, driver="GPKG")
+            continue
         if len(gdf) == 0:
             # GeoPackage needs a geometry type; an empty layer still tells QGIS users the result was empty.
             gdf = gpd.GeoDataFrame(gdf, geometry=gdf.geometry.name, crs=gdf.crs)
@@ -149,22 +288,49 @@ def markdown_table(df: pd.DataFrame, *, digits: int = 2) -> str:
     return "\n".join(lines) + "\n"
 
 def write_tables(out_dir: str | Path, stem: str, title: str, sheets: Mapping[str, pd.DataFrame],
-                 layers: Mapping[str, gpd.GeoDataFrame] | None = None, *, intro: str = "") -> dict[str, Path]:
-    """CSV per table, one Excel workbook, Markdown and HTML of all tables, a GeoPackage of the pieces."""
+                 layers: Mapping[str, gpd.GeoDataFrame] | None = None, *, intro: str = "",
+                 notes: list[str] | None = None) -> dict[str, Path]:
+    """CSV per table, one Excel workbook, Markdown and HTML of all tables, a GeoPackage of the pieces.
+
+    Parameters
+    ----------
+    out_dir : str or Path
+        The output folder.
+    stem : str
+        File stem (``indicators`` → indicators.csv, indicators_breakdown.csv, indicators.xlsx …).
+    title : str
+        Title of the Markdown and HTML pages.
+    sheets : mapping of str to DataFrame
+        Table name → table (internal column names; written with bilingual headers).
+    layers : mapping of str to GeoDataFrame, optional
+        GeoPackage layers.
+    intro : str
+        Plain text under the title (escaped in the HTML page).
+    notes : list of str, optional
+        Remarks; cells cut to Excel's limit are added, and all are listed on the pages.
+
+    Returns
+    -------
+    dict of str to Path
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    notes = [] if notes is None else notes
     paths: dict[str, Path] = {}
     bil = {name: bilingual(df) for name, df in sheets.items()}
     for name, df in bil.items():
         paths[f"{name}.csv"] = write_csv(df, out / f"{stem}_{name}.csv" if name != stem else out / f"{stem}.csv")
-    paths["xlsx"] = write_excel(bil, out / f"{stem}.xlsx")
+    paths["xlsx"] = write_excel(bil, out / f"{stem}.xlsx", notes=notes)
     md = [f"# {title}\n"]
     if intro:
         md.append(intro + "\n")
-    body = [f"<p>{intro}</p>"] if intro else []
+    body = [f"<p>{html.escape(intro)}</p>"] if intro else []
     for name, df in bil.items():
         md.append(f"## {name}\n\n" + markdown_table(df))
-        body.append(f"<h2>{name}</h2>" + html_table(df))
+        body.append(f"<h2>{html.escape(name)}</h2>" + html_table(df))
+    if notes:
+        md.append("## 提示 Notes\n\n" + "\n".join(f"- {n}" for n in notes) + "\n")
+        body.append("<h2>提示 Notes</h2><ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>")
     md_path = out / f"{stem}.md"
     md_path.write_text("\n".join(md), encoding="utf-8")
     paths["md"] = md_path
