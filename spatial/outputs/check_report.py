@@ -63,30 +63,59 @@ def check_report_html(result: CheckResult, *, title: str | None = None, map_html
                       max_projects: int = HTML_MAX_PROJECTS) -> str:
     """The bilingual planner's report as one self-contained HTML page.
 
-    ``map_html``: an HTML fragment (e.g. a folium map from the maps package) placed in the
-    ``<section id="check-map">`` hook; without it the section says no map was attached.
+    Parameters
+    ----------
+    result : CheckResult
+    title : str, optional
+    map_html : str, optional
+        An HTML fragment (e.g. a folium map from the maps package) placed in the ``<section id="check-map">``
+        hook; without it the section says no map was attached.
+    max_projects : int
+        The most serious projects listed (the tables have them all).
+
+    Returns
+    -------
+    str
+        The page; every string from the inputs is escaped.
     """
-    s = result.settings
-    verdicts = result.verdicts
     title = title or "项目生态保护红线及管控图层冲突检查 Project check against the red line and constraint layers"
-    parts: list[str] = []
+    summ = result.summary
+    order = summ.assign(_r=summ["verdict"].map(result.verdicts.rank)).sort_values(["_r", "project_no"],
+                                                                                ascending=[False, True])
+    shown = order.head(max_projects)
+    parts = [
+        _header_html(result.settings),
+        _verdict_counts_html(result),
+        '<h2>地图 Map</h2><section id="check-map">' + (
+            map_html if map_html else "<p><i>未附地图 No map attached (maps package hook: map_html).</i></p>")
+        + "</section>",
+        _overview_html(shown, len(order)),
+        _details_html(result, shown),
+        _layers_html(result),
+        _method_html(result.settings),
+        record_html(result),
+        audit_html(result.audit),
+    ]
+    if result.notes:
+        parts.append("<h2>提示 Notes</h2><ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in result.notes) + "</ul>")
+    return html_page(title, "\n".join(p for p in parts if p))
+
+
+def _header_html(s: dict) -> str:
+    parts = []
     if s.get("workspace"):
         parts.append(f"<p>工作空间 Workspace: <b>{html.escape(str(s['workspace']))}</b></p>")
     if s.get("illustrative"):
         parts.append('<p class="prohibited">注意：本工作空间含示意数据（非官方数据），结论仅供演示。 '
                      "Note: this workspace holds illustrative layers, not official data; verdicts are for demonstration.</p>")
-    parts.append(_verdict_counts_html(result))
-    parts.append('<h2>地图 Map</h2><section id="check-map">' + (
-        map_html if map_html else "<p><i>未附地图 No map attached (maps package hook: map_html).</i></p>") + "</section>")
+    return "".join(parts)
 
-    # project overview
-    summ = result.summary
-    order = summ.assign(_r=summ["verdict"].map(verdicts.rank)).sort_values(["_r", "project_no"], ascending=[False, True])
-    shown = order.head(max_projects)
-    parts.append("<h2>项目一览 Projects</h2>")
-    if len(order) > len(shown):
-        parts.append(f"<p>仅列出最严重的 {len(shown):,d} 个项目（共 {len(order):,d} 个），完整结果见 summary.csv / check.xlsx。 "
-                     f"Only the {len(shown):,d} most serious of {len(order):,d} projects are listed; see summary.csv / check.xlsx.</p>")
+
+def _overview_html(shown: pd.DataFrame, total: int) -> str:
+    parts = ["<h2>项目一览 Projects</h2>"]
+    if total > len(shown):
+        parts.append(f"<p>仅列出最严重的 {len(shown):,d} 个项目（共 {total:,d} 个），完整结果见 summary.csv / check.xlsx。 "
+                     f"Only the {len(shown):,d} most serious of {total:,d} projects are listed; see summary.csv / check.xlsx.</p>")
     overview = pd.DataFrame({
         "序号 No.": shown["project_no"],
         "项目 Project": shown["project"],
@@ -96,43 +125,53 @@ def check_report_html(result: CheckResult, *, title: str | None = None, map_html
         "长度 Length (m)": shown["length_m"],
         "冲突 Conflicts": shown["conflicts"],
     })
-    parts.append(html_table(overview))
+    return "".join(parts) + html_table(overview)
 
-    # per project detail
-    ov = result.overlaps
-    detail_ids = set(shown.loc[shown["verdict"] != verdicts.none, "project_no"])
-    ov = ov[ov["project_no"].isin(detail_ids)]
-    if len(ov):
-        parts.append("<h2>逐项说明 Project details</h2>")
+
+def _details_html(result: CheckResult, shown: pd.DataFrame) -> str:
+    """Per project with a conflict: each layer's overlap (or distance), verdict and rule."""
+    verdicts, ov = result.verdicts, result.overlaps
+    ov = ov[ov["project_no"].isin(set(shown.loc[shown["verdict"] != verdicts.none, "project_no"]))]
+    parts = ["<h2>逐项说明 Project details</h2>"] if len(ov) else []
     for pno, grp in ov.groupby("project_no", sort=False):
         row = shown.loc[shown["project_no"] == pno].iloc[0]
         parts.append(f"<h3>{html.escape(str(row['project']))} — {_verdict_span(row['verdict'], verdicts)}</h3>"
                      f"<p>类型 Type: {html.escape(str(row['project_type_zh']))} ({html.escape(str(row['project_type']))})；"
                      f"面积 Area: {html_value(row['area_ha'], 4)} 公顷 ha = {html_value(row['area_mu'])} 亩 mu"
                      + (f"；长度 Length: {html_value(row['length_m'], 1)} m" if pd.notna(row["length_m"]) else "") + "</p>")
-        items = []
-        for r in grp.itertuples(index=False):
-            if r.verdict == verdicts.none:
-                where = (f"无重叠；最近 nearest {html_value(r.distance_m, 1)} m（{html.escape(str(r.nearest_feature))}）"
-                         if pd.notna(r.distance_m) else "无重叠 no overlap")
-                items.append(f"<tr><td>{html.escape(r.layer_zh)}<br>{html.escape(r.layer_en)}</td><td>{where}</td>"
-                             f"<td>{_verdict_span(r.verdict, verdicts)}</td><td></td></tr>")
-                continue
-            length = f"<br>长度 length {html_value(r.overlap_length_m, 1)} m" if pd.notna(r.overlap_length_m) else ""
-            items.append(
-                f"<tr><td>{html.escape(r.layer_zh)}<br>{html.escape(r.layer_en)}</td>"
-                f"<td>{html_value(r.overlap_m2)} m² = {html_value(r.overlap_ha, 4)} 公顷 ha = {html_value(r.overlap_mu)} 亩 mu"
-                f"（占项目 {html_value(r.project_pct)} % of the project）{length}<br>涉及图斑 features: {html.escape(str(r.features))}</td>"
-                f"<td>{_verdict_span(r.verdict, verdicts)}</td>"
-                f"<td>{rule_citation_html(r.rule, r.rule_zh, r.rule_en, r.source, r.source_title)}</td></tr>")
+        items = [_detail_row(r, verdicts) for r in grp.itertuples(index=False)]
         parts.append('<table class="data"><thead><tr><th>图层 Layer</th><th>重叠 Overlap</th><th>结论 Verdict</th>'
                      "<th>依据 Rule (source)</th></tr></thead><tbody>" + "".join(items) + "</tbody></table>")
+    return "".join(parts)
 
-    # layers and method
+
+def _detail_row(r, verdicts: Verdicts) -> str:
+    layer = f"<td>{html.escape(r.layer_zh)}<br>{html.escape(r.layer_en)}</td>"
+    if r.verdict == verdicts.none:
+        where = (f"无重叠；最近 nearest {html_value(r.distance_m, 1)} m（{html.escape(str(r.nearest_feature))}）"
+                 if pd.notna(r.distance_m) else "无重叠 no overlap")
+        return f"<tr>{layer}<td>{where}</td><td>{_verdict_span(r.verdict, verdicts)}</td><td></td></tr>"
+    basis = str(getattr(r, "basis", "") or "")
+    if basis and not basis.startswith("重叠"):  # a distance rule: how near, to what, against which threshold
+        what = f"{html.escape(basis)}（最近 nearest: {html.escape(str(r.nearest_feature))}）"
+    else:
+        length = f"<br>长度 length {html_value(r.overlap_length_m, 1)} m" if pd.notna(r.overlap_length_m) else ""
+        what = (f"{html_value(r.overlap_m2)} m² = {html_value(r.overlap_ha, 4)} 公顷 ha = {html_value(r.overlap_mu)} 亩 mu"
+                f"（占项目 {html_value(r.project_pct)} % of the project）{length}<br>涉及图斑 features: "
+                f"{html.escape(str(r.features))}")
+    return (f"<tr>{layer}<td>{what}</td><td>{_verdict_span(r.verdict, verdicts)}</td>"
+            f"<td>{rule_citation_html(r.rule, r.rule_zh, r.rule_en, r.source, r.source_title)}</td></tr>")
+
+
+def _layers_html(result: CheckResult) -> str:
     lt = result.layers.rename(columns={"layer": "图层 kind", "layer_zh": "名称", "layer_en": "Name",
                                        "rule_class": "管控类别 rule class", "features": "要素数 features",
                                        "source": "来源 source"})
-    parts.append("<h2>检查图层 Layers checked</h2>" + html_table(lt))
+    return "<h2>检查图层 Layers checked</h2>" + html_table(lt)
+
+
+def _method_html(s: dict) -> str:
+    within = s.get("within_m") or {}
     method = [
         f"面积算法 Area method: {html.escape(_AREA_METHOD_LABEL.get(s['area_method'], s['area_method']))}",
         "叠加分析：与项目相交的同一图层要素先合并（重叠部分只计一次），再与项目求交，坐标为CGCS2000地理坐标（EPSG:4490），与QGIS“叠加分析”(native:calculatevectoroverlaps)一致。"
@@ -140,6 +179,8 @@ def check_report_html(result: CheckResult, *, title: str | None = None, map_html
         "with the project, in CGCS2000 geographic coordinates, as QGIS's Overlap analysis does.",
         f"距离 Distance: {html.escape(s['distance_method_zh'])}；{html.escape(s['distance_method'])}；"
         f"搜索半径 search radius {html_value(s['near_m'], 0)} m.",
+        "距离规则 Distance rules (规划未给出距离，由用户设定 the plans give none; set by the user): "
+        + ("；".join(f"{html.escape(k)} ≤ {html_value(v, 0)} m" for k, v in within.items()) or "无 none"),
         f"点状项目按半径 {html_value(s['point_radius_m'], 0)} m 的圆计算 Point projects: circle of radius {html_value(s['point_radius_m'], 0)} m.",
         ("线状项目按宽度 {w} m 的廊道计算面积，并报告相交长度 Line projects: corridor of width {w} m for the area, "
          "plus the length inside.".format(w=html_value(s["line_width_m"], 1)) if s.get("line_width_m") else
@@ -148,12 +189,7 @@ def check_report_html(result: CheckResult, *, title: str | None = None, map_html
         f"({s['min_overlap_m']} m for lines) count as touching, not overlapping.",
         f"管控规则来自图层目录 Rules from the catalogue: {html.escape(str(s['catalog']))}",
     ]
-    parts.append("<h2>方法 Method</h2><ul>" + "".join(f"<li>{m}</li>" for m in method) + "</ul>")
-    parts.append(record_html(result))
-    parts.append(audit_html(result.audit))
-    if result.notes:
-        parts.append("<h2>提示 Notes</h2><ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in result.notes) + "</ul>")
-    return html_page(title, "\n".join(parts))
+    return "<h2>方法 Method</h2><ul>" + "".join(f"<li>{m}</li>" for m in method) + "</ul>"
 
 
 def record_html(result: CheckResult, *, max_rows: int = HTML_MAX_RECORD) -> str:
