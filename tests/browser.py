@@ -92,3 +92,19 @@ def open_page(b, path: str | Path, *, width: int = 1400, height: int = 900,
     if wait_ms:
         page.wait_for_timeout(wait_ms)
     return page, log
+
+
+# Map probes shared by the map tests: features drawn per layer id, the layer control, every layer switched on.
+COUNT_JS = """() => {
+  const out = {};
+  document.querySelectorAll('.leaflet-map-pane path.pm-f').forEach(p => {
+    const c = [...p.classList].find(x => x.startsWith('pm-k-'));
+    if (c) { out[c.slice(5)] = (out[c.slice(5)] || 0) + 1; }
+  });
+  return out;
+}"""
+CONTROL_JS = """() => [...document.querySelectorAll('.leaflet-control-layers-overlays > *')].map(e =>
+  e.classList.contains('pm-lc-group') ? {group: e.textContent.trim()}
+  : {label: e.textContent.trim(), kind: e.getAttribute('data-kind'), checked: e.querySelector('input').checked})"""
+ALL_ON_JS = """() => { document.querySelectorAll('.leaflet-control-layers-overlays input[type=checkbox]')
+  .forEach(i => { if (!i.checked) { i.click(); } }); }"""

@@ -34,19 +34,7 @@ SCREENSHOT = ROOT / "docs" / "img" / "demo_map.png"
 GEOD = Geod(ellps="GRS80")
 
 # Collect every feature path of every layer, by the class each layer's paths carry (pm-k-<layer>).
-COUNT_JS = """() => {
-  const out = {};
-  document.querySelectorAll('.leaflet-map-pane path.pm-f').forEach(p => {
-    const c = [...p.classList].find(x => x.startsWith('pm-k-'));
-    if (c) { out[c.slice(5)] = (out[c.slice(5)] || 0) + 1; }
-  });
-  return out;
-}"""
-CONTROL_JS = """() => [...document.querySelectorAll('.leaflet-control-layers-overlays > *')].map(e =>
-  e.classList.contains('pm-lc-group') ? {group: e.textContent.trim()}
-  : {label: e.textContent.trim(), kind: e.getAttribute('data-kind'), checked: e.querySelector('input').checked})"""
-ALL_ON_JS = """() => { document.querySelectorAll('.leaflet-control-layers-overlays input[type=checkbox]')
-  .forEach(i => { if (!i.checked) { i.click(); } }); }"""
+from browser import ALL_ON_JS, CONTROL_JS, COUNT_JS  # noqa: E402
 
 
 # ------------------------------------------------------------------------------------------ fixtures

@@ -12,23 +12,12 @@ from scipy import sparse
 from scipy.sparse.csgraph import dijkstra
 from typer.testing import CliRunner
 
+from browser import ALL_ON_JS, COUNT_JS
 from maps.render import pattern_map
 from spatial.analysis.security_pattern import pattern
 from spatial.cli.main import app
 from spatial.outputs.pattern_report import write_pattern_outputs
 from spatial.sources.workspace import load_workspace
-
-COUNT_JS = """() => {
-  const out = {};
-  document.querySelectorAll('.leaflet-map-pane path.pm-f').forEach(p => {
-    const c = [...p.classList].find(x => x.startsWith('pm-k-'));
-    if (c) { out[c.slice(5)] = (out[c.slice(5)] || 0) + 1; }
-  });
-  return out;
-}"""
-ALL_ON_JS = """() => { document.querySelectorAll('.leaflet-control-layers-overlays input[type=checkbox]')
-  .forEach(i => { if (!i.checked) { i.click(); } }); }"""
-
 
 @pytest.fixture(scope="module")
 def ws():
