@@ -436,84 +436,14 @@ def _zone_prefix_wins(gdf: gpd.GeoDataFrame, proved: int, file_crs: CRS, finding
 
 def _resolve_crs(gdf: gpd.GeoDataFrame, src: str, crs: Any, driver: str, path: Path,
                  warnings: list[Finding]) -> tuple[gpd.GeoDataFrame, str]:
+    """The layer with its CRS and how it was found: given (``crs=``), the file's own (checked against the
+    coordinates), or proved by the eastings' Gauss–Krüger zone prefix; else a clear error."""
     b = _geometry_bounds(gdf)
     file_crs = CRS.from_user_input(gdf.crs) if gdf.crs is not None else None
     if crs is not None:
-        try:
-            given = CRS.from_user_input(crs)
-        except Exception:  # noqa: BLE001
-            raise InputError(f"{src}: crs={crs!r} is not a coordinate reference system pyproj knows; use an EPSG code "
-                             f"such as EPSG:4490 (CGCS2000 geographic) or EPSG:4527 (GK zone 39 with prefix)") from None
-        if b is not None and given.is_geographic and looks_swapped_lonlat(b):
-            raise _swapped_lonlat_error(src, b, f"crs={crs} is longitude/latitude, but ")
-        if b is not None and given.is_geographic and not _lonlat_plausible(b):
-            proved = detect_gk_crs(b)
-            extra = f"; the zone prefix proves EPSG:{proved}: pass --crs EPSG:{proved}" if proved else f"; {CRS_FIX}"
-            raise InputError(f"{src}: crs={crs} is longitude/latitude, but the coordinates ({_fmt_bounds(b)}) are not "
-                             f"degrees{extra}")
-        if b is not None and given.is_projected and _lonlat_plausible(b) and _in_china(CRS.from_epsg(4490), b):
-            raise InputError(f"{src}: crs={crs} is a projected CRS (metres), but the coordinates ({_fmt_bounds(b)}) "
-                             f"look like longitude/latitude in China; pass --crs EPSG:4490 (CGCS2000 geographic) "
-                             f"instead")
-        proved = detect_gk_crs(b) if b is not None else None
-        if proved is not None and _prefix_conflict(given, proved):
-            raise InputError(f"{src}: crs={crs} is a different Gauss-Krüger zone than the eastings' zone prefix "
-                             f"proves ({_fmt_bounds(b)}: EPSG:{proved}); pass --crs EPSG:{proved}, or the Xian 1980 / "
-                             f"Beijing 1954 zone with the same number")
-        if b is not None and not _in_china(given, b):
-            warnings.append(Finding(src, None, "outside_china",
-                                    f"{src}: with crs={crs} the coordinates ({_fmt_bounds(b)}) fall outside China; "
-                                    f"check the CRS ({CRS_FIX})"))
-        source = f"given (crs={crs})"
-        if file_crs is not None and not file_crs.equals(given):
-            source += f", overriding the file's {_crs_label(file_crs)}"
-            warnings.append(Finding(src, None, "crs_override",
-                                    f"{src}: the file says {_crs_label(file_crs)}; crs={crs} given overrides it "
-                                    f"(coordinates are taken as {_crs_label(given)}, not transformed)"))
-        return gdf.set_crs(given, allow_override=True), source
-
+        return _given_crs(gdf, src, crs, file_crs, b, warnings)
     if file_crs is not None:
-        source = {"ESRI Shapefile": "file (.prj)", "KML": "file (KML is WGS84 longitude/latitude by definition)",
-                  "LIBKML": "file (KML is WGS84 longitude/latitude by definition)"}.get(driver, "file")
-        if driver == "GeoJSON" and not _geojson_has_crs(path):
-            source = "file (GeoJSON without a crs member: WGS84 longitude/latitude, RFC 7946)"
-        if b is None:
-            return gdf, source
-        if file_crs.is_geographic and looks_swapped_lonlat(b):
-            raise _swapped_lonlat_error(src, b, f"the file says {_crs_label(file_crs)} (longitude/latitude), but ")
-        if file_crs.is_geographic and not _lonlat_plausible(b):
-            proved = detect_gk_crs(b)
-            if proved is None:
-                raise InputError(f"{src}: the file says {_crs_label(file_crs)} (longitude/latitude) but the "
-                                 f"coordinates ({_fmt_bounds(b)}) are not degrees; {CRS_FIX} (--crs overrides the "
-                                 f"file's CRS)")
-            return _zone_prefix_wins(gdf, proved, file_crs, Finding(
-                src, None, "crs_detected",
-                f"{src}: the file says {_crs_label(file_crs)} (longitude/latitude) but the coordinates "
-                f"({_fmt_bounds(b)}) are not degrees; the eastings' zone prefix proves CGCS2000 Gauss-Krüger "
-                f"EPSG:{proved}, used instead (pass --crs to override)"), warnings)
-        if file_crs.is_projected and _lonlat_plausible(b) and _in_china(CRS.from_epsg(4490), b):
-            raise InputError(f"{src}: the file says {_crs_label(file_crs)} (metres), but the coordinates "
-                             f"({_fmt_bounds(b)}) look like longitude/latitude in China: the .prj is wrong; pass "
-                             f"--crs EPSG:4490 (CGCS2000 geographic) or EPSG:4326 (WGS84) to override it")
-        proved = detect_gk_crs(b)
-        if proved is not None and file_crs.is_projected and _prefix_conflict(file_crs, proved):
-            return _zone_prefix_wins(gdf, proved, file_crs, Finding(
-                src, None, "crs_detected",
-                f"{src}: the file says {_crs_label(file_crs)}, but the eastings ({_fmt_bounds(b)}) carry the zone "
-                f"prefix of EPSG:{proved}, which is used instead (pass --crs to override)"), warnings)
-        if not _in_china(file_crs, b):
-            if proved is not None and not file_crs.equals(CRS.from_epsg(proved)):
-                return _zone_prefix_wins(gdf, proved, file_crs, Finding(
-                    src, None, "crs_detected",
-                    f"{src}: in the file's CRS {_crs_label(file_crs)} the coordinates ({_fmt_bounds(b)}) fall "
-                    f"outside China; their zone prefix proves CGCS2000 Gauss-Krüger EPSG:{proved}, used instead "
-                    f"(pass --crs to override)"), warnings)
-            warnings.append(Finding(src, None, "outside_china",
-                                    f"{src}: in the file's CRS {_crs_label(file_crs)} the coordinates "
-                                    f"({_fmt_bounds(b)}) fall outside China; check the CRS ({CRS_FIX})"))
-        return gdf, source
-
+        return _file_crs(gdf, src, file_crs, driver, path, b, warnings)
     proved = detect_gk_crs(b) if b is not None else None
     if proved is None:
         raise _no_crs_error(src, b)
@@ -523,6 +453,89 @@ def _resolve_crs(gdf: gpd.GeoDataFrame, src: str, crs: Any, driver: str, path: P
                             f"{_crs_label(CRS.from_epsg(proved))}; CGCS2000 assumed (for Xian 1980 / Beijing 1954 "
                             f"data pass --crs with their EPSG code)"))
     return gdf.set_crs(proved), f"detected from the easting zone prefix (no CRS in the file): EPSG:{proved}"
+
+def _given_crs(gdf: gpd.GeoDataFrame, src: str, crs: Any, file_crs: CRS | None, b: Any,
+               warnings: list[Finding]) -> tuple[gpd.GeoDataFrame, str]:
+    """``crs=`` as the user gave it, refused where the coordinates contradict it."""
+    try:
+        given = CRS.from_user_input(crs)
+    except Exception:  # noqa: BLE001
+        raise InputError(f"{src}: crs={crs!r} is not a coordinate reference system pyproj knows; use an EPSG code "
+                         f"such as EPSG:4490 (CGCS2000 geographic) or EPSG:4527 (GK zone 39 with prefix)") from None
+    if b is not None and given.is_geographic and looks_swapped_lonlat(b):
+        raise _swapped_lonlat_error(src, b, f"crs={crs} is longitude/latitude, but ")
+    if b is not None and given.is_geographic and not _lonlat_plausible(b):
+        proved = detect_gk_crs(b)
+        extra = f"; the zone prefix proves EPSG:{proved}: pass --crs EPSG:{proved}" if proved else f"; {CRS_FIX}"
+        raise InputError(f"{src}: crs={crs} is longitude/latitude, but the coordinates ({_fmt_bounds(b)}) are not "
+                         f"degrees{extra}")
+    if b is not None and given.is_projected and _lonlat_plausible(b) and _in_china(CRS.from_epsg(4490), b):
+        raise InputError(f"{src}: crs={crs} is a projected CRS (metres), but the coordinates ({_fmt_bounds(b)}) "
+                         f"look like longitude/latitude in China; pass --crs EPSG:4490 (CGCS2000 geographic) "
+                         f"instead")
+    proved = detect_gk_crs(b) if b is not None else None
+    if proved is not None and _prefix_conflict(given, proved):
+        raise InputError(f"{src}: crs={crs} is a different Gauss-Krüger zone than the eastings' zone prefix "
+                         f"proves ({_fmt_bounds(b)}: EPSG:{proved}); pass --crs EPSG:{proved}, or the Xian 1980 / "
+                         f"Beijing 1954 zone with the same number")
+    if b is not None and not _in_china(given, b):
+        warnings.append(Finding(src, None, "outside_china",
+                                f"{src}: with crs={crs} the coordinates ({_fmt_bounds(b)}) fall outside China; "
+                                f"check the CRS ({CRS_FIX})"))
+    source = f"given (crs={crs})"
+    if file_crs is not None and not file_crs.equals(given):
+        source += f", overriding the file's {_crs_label(file_crs)}"
+        warnings.append(Finding(src, None, "crs_override",
+                                f"{src}: the file says {_crs_label(file_crs)}; crs={crs} given overrides it "
+                                f"(coordinates are taken as {_crs_label(given)}, not transformed)"))
+    return gdf.set_crs(given, allow_override=True), source
+
+
+
+def _file_crs(gdf: gpd.GeoDataFrame, src: str, file_crs: CRS, driver: str, path: Path, b: Any,
+              warnings: list[Finding]) -> tuple[gpd.GeoDataFrame, str]:
+    """The file's CRS, unless its coordinates prove it wrong (swapped axes, metres in a degree CRS, another
+    zone's prefix)."""
+    source = {"ESRI Shapefile": "file (.prj)", "KML": "file (KML is WGS84 longitude/latitude by definition)",
+              "LIBKML": "file (KML is WGS84 longitude/latitude by definition)"}.get(driver, "file")
+    if driver == "GeoJSON" and not _geojson_has_crs(path):
+        source = "file (GeoJSON without a crs member: WGS84 longitude/latitude, RFC 7946)"
+    if b is None:
+        return gdf, source
+    if file_crs.is_geographic and looks_swapped_lonlat(b):
+        raise _swapped_lonlat_error(src, b, f"the file says {_crs_label(file_crs)} (longitude/latitude), but ")
+    if file_crs.is_geographic and not _lonlat_plausible(b):
+        proved = detect_gk_crs(b)
+        if proved is None:
+            raise InputError(f"{src}: the file says {_crs_label(file_crs)} (longitude/latitude) but the "
+                             f"coordinates ({_fmt_bounds(b)}) are not degrees; {CRS_FIX} (--crs overrides the "
+                             f"file's CRS)")
+        return _zone_prefix_wins(gdf, proved, file_crs, Finding(
+            src, None, "crs_detected",
+            f"{src}: the file says {_crs_label(file_crs)} (longitude/latitude) but the coordinates "
+            f"({_fmt_bounds(b)}) are not degrees; the eastings' zone prefix proves CGCS2000 Gauss-Krüger "
+            f"EPSG:{proved}, used instead (pass --crs to override)"), warnings)
+    if file_crs.is_projected and _lonlat_plausible(b) and _in_china(CRS.from_epsg(4490), b):
+        raise InputError(f"{src}: the file says {_crs_label(file_crs)} (metres), but the coordinates "
+                         f"({_fmt_bounds(b)}) look like longitude/latitude in China: the .prj is wrong; pass "
+                         f"--crs EPSG:4490 (CGCS2000 geographic) or EPSG:4326 (WGS84) to override it")
+    proved = detect_gk_crs(b)
+    if proved is not None and file_crs.is_projected and _prefix_conflict(file_crs, proved):
+        return _zone_prefix_wins(gdf, proved, file_crs, Finding(
+            src, None, "crs_detected",
+            f"{src}: the file says {_crs_label(file_crs)}, but the eastings ({_fmt_bounds(b)}) carry the zone "
+            f"prefix of EPSG:{proved}, which is used instead (pass --crs to override)"), warnings)
+    if not _in_china(file_crs, b):
+        if proved is not None and not file_crs.equals(CRS.from_epsg(proved)):
+            return _zone_prefix_wins(gdf, proved, file_crs, Finding(
+                src, None, "crs_detected",
+                f"{src}: in the file's CRS {_crs_label(file_crs)} the coordinates ({_fmt_bounds(b)}) fall "
+                f"outside China; their zone prefix proves CGCS2000 Gauss-Krüger EPSG:{proved}, used instead "
+                f"(pass --crs to override)"), warnings)
+        warnings.append(Finding(src, None, "outside_china",
+                                f"{src}: in the file's CRS {_crs_label(file_crs)} the coordinates "
+                                f"({_fmt_bounds(b)}) fall outside China; check the CRS ({CRS_FIX})"))
+    return gdf, source
 
 
 def _false_easting(crs: CRS) -> float | None:
