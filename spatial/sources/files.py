@@ -454,6 +454,7 @@ def _resolve_crs(gdf: gpd.GeoDataFrame, src: str, crs: Any, driver: str, path: P
                             f"data pass --crs with their EPSG code)"))
     return gdf.set_crs(proved), f"detected from the easting zone prefix (no CRS in the file): EPSG:{proved}"
 
+
 def _given_crs(gdf: gpd.GeoDataFrame, src: str, crs: Any, file_crs: CRS | None, b: Any,
                warnings: list[Finding]) -> tuple[gpd.GeoDataFrame, str]:
     """``crs=`` as the user gave it, refused where the coordinates contradict it."""
