@@ -9,6 +9,7 @@ Maps only draw what the workspace and the analyses hold; they compute nothing.
 from __future__ import annotations
 
 import html
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
@@ -21,7 +22,7 @@ from folium.plugins import Fullscreen, MeasureControl
 
 from maps import elements as el
 from maps import styles
-from maps.basemaps import Basemap
+from maps.basemaps import TIANDITU_ENV, Basemap
 from maps.basemaps import basemap as get_basemap
 from maps.layers import (
     DEFAULT_SIMPLIFY_M,
@@ -53,7 +54,10 @@ OUTLINE_SIMPLIFY_M = 200.0  # the mini-map outline needs no detail
 
 @dataclass
 class MapResult:
-    """A built map. ``html()`` renders it (self-contained when offline); ``save(path)`` writes it."""
+    """A built map. ``html()`` renders it; ``save(path)`` writes it.
+
+    Leaflet and its plugins are always inlined from maps/vendor, online or not: CDNs are often unreachable on a
+    mainland intranet. Only an online map's basemap tiles come from the network."""
 
     map: folium.Map
     layers: list[MapLayer]
@@ -69,7 +73,7 @@ class MapResult:
     def html(self) -> str:
         if self._html is None:
             page = self.map.get_root().render()
-            self._html = make_offline(page) if self.offline else page
+            self._html = make_offline(page)
         return self._html
 
     def _repr_html_(self) -> str:
@@ -92,9 +96,11 @@ class MapResult:
 # ------------------------------------------------------------------------------------------------- helpers
 
 def resolve_basemap(name: str | None, offline: bool, tianditu_key: str | None = None) -> Basemap:
-    """``None`` means OpenStreetMap online and no basemap offline; an offline map fetches no tiles."""
+    """``None`` means no basemap offline; online, Tianditu (天地图矢量, reachable in mainland China) when a key is
+    set (``tianditu_key`` or ``TIANDITU_KEY``), else OpenStreetMap. An offline map fetches no tiles."""
     if name is None:
-        name = "none" if offline else "osm"
+        name = "none" if offline else ("tianditu-vec" if (tianditu_key or os.environ.get(TIANDITU_ENV, "").strip())
+                                       else "osm")
     bm = get_basemap(name, tianditu_key=tianditu_key)
     if offline and bm.has_tiles:
         raise MapError(f"an offline map makes no network request, so it cannot show the {bm.label} tiles; "

@@ -117,14 +117,26 @@ def test_tianditu_uses_web_mercator_services_with_annotation(monkeypatch, ws):
     assert "img_w/wmts" in page and "cia_w/wmts" in page
 
 
-def test_osm_is_the_default_and_its_tile_url_is_configured(built):
+def test_osm_is_the_default_and_its_tile_url_is_configured(built, monkeypatch):
+    monkeypatch.delenv("TIANDITU_KEY", raising=False)
     m = built["online"]
     assert m.basemap.id == "osm"
     page = m.html()
     assert "https://tile.openstreetmap.org/{z}/{x}/{y}.png" in page
     assert "OpenStreetMap" in page
-    # online maps link Leaflet and the plugins from a CDN (the offline map inlines the same versions)
-    assert re.search(r'<script src="https://cdn\.jsdelivr\.net/npm/leaflet@1\.9\.4/dist/leaflet\.js">', page)
+    # online maps inline the vendored Leaflet too: a CDN is often unreachable on a mainland intranet
+    assert not re.search(r'<script src="https?://', page) and not re.search(r'<link[^>]+href="https?://', page)
+    assert "Leaflet 1.9.4" in page or "leaflet 1.9.4" in page.lower()
+
+
+def test_tianditu_is_the_online_default_when_a_key_is_set(monkeypatch):
+    from maps.render import resolve_basemap
+
+    monkeypatch.setenv("TIANDITU_KEY", "test-browser-key")
+    assert resolve_basemap(None, offline=False).id == "tianditu-vec"
+    assert resolve_basemap(None, offline=True).id == "none"
+    monkeypatch.delenv("TIANDITU_KEY")
+    assert resolve_basemap(None, offline=False).id == "osm"
 
 
 def test_offline_refuses_tiles():
@@ -330,18 +342,17 @@ def test_offline_demo_map_in_chromium(built, chromium):
     assert log.external_requests == []
 
 
-def test_online_map_runs_with_cdn_files_served_locally(built, chromium):
-    """The online (CDN) variant, without tiles: the CDN scripts are answered from maps/vendor, nothing else."""
+def test_online_map_needs_no_cdn(built, chromium):
+    """The online variant without tiles runs with the network cut: its scripts are inlined from maps/vendor."""
     m = built["online_nobase"]
-    page, log = _open(chromium, m.path, serve=offline_mod.vendored_file)
+    page, log = _open(chromium, m.path)
     try:
         page.evaluate(ALL_ON_JS)
         page.wait_for_timeout(200)
         assert page.evaluate(COUNT_JS) == {lyr.id: lyr.count for lyr in m.layers}
     finally:
         page.context.close()
-    assert log.errors == [] and log.external_requests == []
-    assert any("leaflet@1.9.4" in u for u in log.served)
+    assert log.errors == [] and log.external_requests == [] and log.served == []
 
 
 def test_pattern_and_check_maps_in_chromium(built, chromium, check_result):

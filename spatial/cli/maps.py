@@ -59,7 +59,7 @@ def register(app: typer.Typer) -> None:
             fail(str(exc))
             return
         console.print(f"地图 map: {out.resolve()}  ({_kb(result.size)}; 底图 basemap {result.basemap.label}; "
-                      f"{'离线自包含 offline, self-contained' if offline else '在线 online (Leaflet from a CDN)'}; "
+                      f"{'离线自包含 offline, self-contained' if offline else '在线底图 online basemap tiles; Leaflet inlined'}; "
                       f"简化 simplified at {simplify:g} m)")
         console.print("图层 layers: " + ", ".join(f"{lyr.label} ({lyr.count})" for lyr in result.layers))
         if result.basemap.crs == "gcj02":
