@@ -37,6 +37,7 @@ from maps.offline import make_offline
 from maps.popups import is_illustrative, popup_table
 from spatial.errors import MapError
 from spatial.outputs.html import html_value, rule_citation_html
+from spatial.outputs.record import NOT_CHECKED_LABEL, PROJECT_SCOPE, record_table
 from spatial.rules.catalog import Catalog
 from spatial.rules.verdicts import Verdicts
 
@@ -434,6 +435,9 @@ def _verdict_styles(builder) -> Any:
     return fn
 
 
+CONFLICTS_ONLY_OVER = 1_000   # projects; a bigger check map draws the conflicting ones only
+
+
 def check_map(
     result: "CheckResult",
     workspace: "Workspace | None" = None,
@@ -443,11 +447,19 @@ def check_map(
     simplify_m: float = DEFAULT_SIMPLIFY_M,
     tianditu_key: str | None = None,
     title: str | None = None,
+    conflicts_only_over: int = CONFLICTS_ONLY_OVER,
 ) -> MapResult:
     """Projects coloured by verdict, their overlap pieces highlighted, a popup per project with its table;
-    the constraint layers of ``workspace`` (if given) beneath, those with an overlap switched on."""
+    the constraint layers of ``workspace`` (if given) beneath, those with an overlap switched on.
+
+    Above ``conflicts_only_over`` projects only those with a conflict are drawn (the legend says how many
+    others were left to summary.csv), so that a map of thousands of parcels stays light in a browser."""
     bm = resolve_basemap(basemap, offline, tianditu_key)
     projects = result.projects
+    hidden = 0
+    if len(projects) > conflicts_only_over and "verdict" in projects.columns:
+        keep = (projects["verdict"] != result.verdicts.none).to_numpy()
+        hidden, projects = int((~keep).sum()), projects[keep]
     summary_cols = [c for c in ("project_no", "project", "project_type", "project_type_zh", "verdict", "area_ha",
                                 "area_mu", "length_m", "illustrative") if c in projects.columns]
     ov = result.overlaps
@@ -511,6 +523,10 @@ def check_map(
                           styles.piece_style("prohibited", "polygon"), "polygon"))
     notes = _base_notes(bm, simplify_m)
     notes[:0] = _not_checked_notes(result)
+    if hidden:
+        notes.insert(0, f"无冲突项目 {hidden:,d} 个未绘出（共 {len(result.projects):,d} 个），见 summary.csv "
+                        f"{hidden:,d} projects without conflict are not drawn (of {len(result.projects):,d}); "
+                        "they are in summary.csv and overlaps.gpkg")
     if result.settings.get("illustrative") or any(lyr.illustrative for lyr in layers):
         notes.insert(0, "※示意 illustrative：示意数据，非官方，结论仅供演示 illustrative data; verdicts for demonstration")
     legend = legend_html(_legend_order(context), title="项目检查 Project check", head_html=head, notes=notes)
@@ -526,8 +542,6 @@ def check_map(
 
 def _not_checked_notes(result: "CheckResult", limit: int = 10) -> list[str]:
     """Legend lines for the projects set aside when reading: they are not on the map, so the map must say so."""
-    from spatial.outputs.record import NOT_CHECKED_LABEL, PROJECT_SCOPE, record_table
-
     rec = record_table(result)
     aside = rec[(rec["scope"] == PROJECT_SCOPE) & (rec["kind"] == "set_aside")]
     if len(aside) == 0:

@@ -9,6 +9,7 @@ writes audit.json and appends one JSON line to a run log.
 from __future__ import annotations
 
 import hashlib
+import html
 import importlib.metadata
 import json
 import re
@@ -17,6 +18,11 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Mapping
+
+import pandas as pd
+
+from spatial.outputs.html import html_table
+from spatial.outputs.record import NOT_CHECKED, set_aside_count
 
 __all__ = ["AUDIT_FILE", "add_sources", "audit_html", "describe_inputs", "file_entry", "finish_audit", "safe_location", "sha256_file",
            "start_audit", "tool_info", "write_audit"]
@@ -248,8 +254,6 @@ def finish_audit(audit: dict[str, Any], result: Any, outputs: Iterable[str | Pat
     dict
         ``audit`` itself.
     """
-    from spatial.outputs.record import NOT_CHECKED, set_aside_count
-
     s = result.settings
     counts = {v: int(n) for v, n in result.verdict_counts.items()}
     not_checked = set_aside_count(result).get("项目 project", 0)
@@ -305,12 +309,6 @@ def audit_html(audit: Mapping[str, Any] | None) -> str:
     str
         An HTML fragment; empty without an audit.
     """
-    import html
-
-    import pandas as pd
-
-    from spatial.outputs.html import html_table
-
     if not audit:
         return ""
     tool = audit.get("tool", {})

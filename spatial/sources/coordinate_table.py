@@ -34,11 +34,20 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 
-from spatial.sources.boundary_points import (
-    COLUMNS, M2_PER_HA, BoundaryPointError, BoundaryPoints, Note, area_mismatches, decode_text, orient_axes,
-    parcel_geometry, resolve_crs,
-)
 from spatial.errors import InputError
+from spatial.geo.area import area_m2 as official_area
+from spatial.sources.boundary_points import (
+    COLUMNS,
+    M2_PER_HA,
+    BoundaryPointError,
+    BoundaryPoints,
+    Note,
+    area_mismatches,
+    decode_text,
+    orient_axes,
+    parcel_geometry,
+    resolve_crs,
+)
 
 __all__ = ["CoordinateTable", "load_coordinate_table", "read_coordinate_table", "is_coordinate_table",
            "HEADER_ALIASES", "TABLE_DRIVER"]
@@ -286,9 +295,7 @@ def _frame(points: list[_Point], east: np.ndarray, north: np.ndarray, crs: Any, 
                      "land_use": next((points[i].land_use for i in idx if points[i].land_use), None),
                      "shape_kind": "面", "sheet": None, "remark": None})
     gdf = gpd.GeoDataFrame(rows, geometry=gpd.GeoSeries(geoms, crs=crs))
-    from spatial.geo.area import area_m2 as measure
-
-    gdf["computed_area_ha"] = measure(gdf, "official") / M2_PER_HA
+    gdf["computed_area_ha"] = official_area(gdf, "official") / M2_PER_HA
     return gdf[[*COLUMNS, "geometry"]]
 
 
