@@ -127,8 +127,8 @@ def test_outputs_reread_and_html_escaped(tmp_path, occupied):
     res = balance(occupied, comp)
     paths = write_balance_outputs(res, tmp_path / "out")
     sides = pd.read_csv(paths["csv"], encoding="utf-8-sig")
-    assert list(sides["类别 side"]) == ["占用耕地 occupied", "补充耕地 compensated"]
-    assert sides["面积 area m²"].tolist() == pytest.approx(res.table["area_m2"].tolist(), rel=1e-12)
+    assert list(sides["side"]) == ["占用耕地 occupied", "补充耕地 compensated"]
+    assert sides["area_m2"].tolist() == pytest.approx(res.table["area_m2"].tolist(), rel=1e-12)
     book = pd.read_excel(paths["xlsx"], sheet_name=None)
     assert set(book) == {"balance", "verdict", "parcels"}
     assert book["parcels"]["名称 name"].tolist()[2] == HOSTILE

@@ -138,8 +138,8 @@ def test_outputs_reread(layers, tmp_path: Path):
     res = conflicts_from_layers(layers, terr, [terr, units([WEST, EAST], ["西", "东"])], catalog=CATALOG)
     paths = write_conflict_outputs(res, tmp_path)
     csv = pd.read_csv(tmp_path / "conflicts.csv", encoding="utf-8-sig")
-    assert "检查项 check" in csv.columns and "面积 area m²" in csv.columns and "状态 status" in csv.columns
-    np.testing.assert_allclose(csv["面积 area m²"].to_numpy(float), res.summary["area_m2"].to_numpy(float))
+    assert "check" in csv.columns and "area_m2" in csv.columns and "status" in csv.columns
+    np.testing.assert_allclose(csv["area_m2"].to_numpy(float), res.summary["area_m2"].to_numpy(float))
     back = gpd.read_file(paths["gpkg"], layer="overlap")
     assert len(back) == 2 and back.crs.to_epsg() == 4490
     assert set(back["unit"]) == {"西"}
@@ -154,7 +154,7 @@ def test_cli_conflicts_on_the_demo(tmp_path):
     result = CliRunner().invoke(app, ["conflicts", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     csv = pd.read_csv(tmp_path / "conflicts.csv", encoding="utf-8-sig")
-    row = csv[(csv["检查项 check"] == "overlap:permanent_farmland:urban_boundary") & (csv["单位类型 unit kind"] == "全部 all")]
+    row = csv[(csv["check"] == "overlap:permanent_farmland:urban_boundary") & (csv["unit_kind"] == "全部 all")]
     # the planted conflict of the demo: one farmland parcel overlaps the county-town boundary by 19.7 ha
-    assert row["面积 area ha"].iloc[0] == pytest.approx(19.7, abs=0.05)
-    assert row["状态 status"].iloc[0] == STATUS_CONFLICT
+    assert row["area_ha"].iloc[0] == pytest.approx(19.7, abs=0.05)
+    assert row["status"].iloc[0] == STATUS_CONFLICT

@@ -54,15 +54,15 @@ def test_demo_check_verdicts(demo_run):
 def test_demo_protected_share_matches_independent_union(demo_run):
     out, _ = demo_run
     table = pd.read_csv(out / "indicators" / "indicators.csv", encoding="utf-8-sig")
-    row = table[table["指标代码 indicator id"] == "protected_share"].iloc[0]
+    row = table[table["indicator_id"] == "protected_share"].iloc[0]
 
     county = gpd.read_file(GPKG, layer="admin_county")
     changshan = county[county["code"].astype(str) == "330822"].geometry.iloc[0]
     union = shapely.union_all([shapely.union_all(gpd.read_file(GPKG, layer=k).geometry.values) for k in PROTECTED])
     inside = shapely.intersection(union, changshan)
     expected = abs(GEOD.geometry_area_perimeter(inside)[0]) / abs(GEOD.geometry_area_perimeter(changshan)[0]) * 100
-    assert row["值 value"] == pytest.approx(expected, rel=1e-6)
-    assert row["状态 status"].startswith("达标")  # ≥ 33 % (mountain)
+    assert row["value"] == pytest.approx(expected, rel=1e-6)
+    assert row["status"].startswith("达标")  # ≥ 33 % (mountain)
 
 
 def test_demo_site_links_resolve_and_files_reopen(demo_run):
@@ -80,12 +80,12 @@ def test_demo_site_links_resolve_and_files_reopen(demo_run):
 def test_demo_planted_farmland_urban_conflict(demo_run):
     out, _ = demo_run
     conflicts = pd.read_csv(out / "conflicts" / "conflicts.csv", encoding="utf-8-sig")
-    row = conflicts[(conflicts["检查项 check"] == "overlap:permanent_farmland:urban_boundary")
-                    & (conflicts["单位类型 unit kind"] == "全部 all")].iloc[0]
+    row = conflicts[(conflicts["check"] == "overlap:permanent_farmland:urban_boundary")
+                    & (conflicts["unit_kind"] == "全部 all")].iloc[0]
     farmland = gpd.read_file(GPKG, layer="permanent_farmland")
     urban = shapely.union_all(gpd.read_file(GPKG, layer="urban_boundary").geometry.values)
     piece = shapely.intersection(shapely.union_all(farmland.geometry.values), urban)
     expected = abs(GEOD.geometry_area_perimeter(piece)[0])
     assert expected > 1e5  # the planted 19.7 ha conflict
-    assert row["面积 area m²"] == pytest.approx(expected, rel=1e-6)
-    assert row["状态 status"].startswith("冲突")
+    assert row["area_m2"] == pytest.approx(expected, rel=1e-6)
+    assert row["status"].startswith("冲突")

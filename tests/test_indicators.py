@@ -316,10 +316,10 @@ def test_outputs_are_written_and_reread(ws, tmp_path):
         name=["矿1", "矿2"], status=["已修复", "未修复"], abandoned=[1, 1]))
     res = indicator_result(ws, by="admin_county", method="official")
     paths = write_indicator_outputs(res, tmp_path)
-    csv = pd.read_csv(tmp_path / "indicators.csv", encoding="utf-8-sig", dtype={"代码 code": str})
-    assert list(csv.columns) == [HEADERS[c] for c in res.table.columns]
+    csv = pd.read_csv(tmp_path / "indicators.csv", encoding="utf-8-sig", dtype={"unit_code": str})
+    assert list(csv.columns) == list(res.table.columns)   # stable ids for programs; the workbook is bilingual
     assert len(csv) == len(res.table)
-    np.testing.assert_allclose(csv["值 value"].to_numpy(float), res.table["value"].to_numpy(float), rtol=1e-12)
+    np.testing.assert_allclose(csv["value"].to_numpy(float), res.table["value"].to_numpy(float), rtol=1e-12)
     xlsx = pd.read_excel(tmp_path / "indicators.xlsx", sheet_name=None)
     assert set(xlsx) == {"indicators", "breakdown", "mines_to_restore"}
     assert list(xlsx["mines_to_restore"]["名称 name"]) == ["矿2"]
@@ -360,11 +360,11 @@ def test_cli_indicators(tmp_path):
     result = CliRunner().invoke(app, ["indicators", "--workspace", str(ws_dir), "--by", "admin_county",
                                       "--area", "official", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    csv = pd.read_csv(out / "indicators.csv", encoding="utf-8-sig", dtype={"代码 code": str})
+    csv = pd.read_csv(out / "indicators.csv", encoding="utf-8-sig", dtype={"unit_code": str})
     api = compute_indicators(load_workspace(ws_dir), by="admin_county", method="official")
-    np.testing.assert_allclose(csv["值 value"].to_numpy(float), api["value"].to_numpy(float), rtol=1e-12)
-    row = csv[(csv["指标代码 indicator id"] == "protected_share") & (csv["单位 unit"] == "乙县")].iloc[0]
-    assert row["状态 status"] == STATUS_FAIL
+    np.testing.assert_allclose(csv["value"].to_numpy(float), api["value"].to_numpy(float), rtol=1e-12)
+    row = csv[(csv["indicator_id"] == "protected_share") & (csv["unit"] == "乙县")].iloc[0]
+    assert row["status"] == STATUS_FAIL
     bad = CliRunner().invoke(app, ["indicators", "--workspace", str(ws_dir), "--by", "admin_township",
                                    "--out", str(out)])
     assert bad.exit_code == 2 and "admin_township" in bad.output

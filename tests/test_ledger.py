@@ -171,8 +171,8 @@ def test_workspace_versions_by_kind_and_outputs(tmp_path):
     json.dumps(d, allow_nan=False)
     paths = write_ledger_outputs(res, tmp_path / "out")
     back = pd.read_csv(paths["csv"], encoding="utf-8-sig")
-    assert back["面积 area m²"].tolist() == pytest.approx(res.rows["area_m2"].tolist(), rel=1e-12)
-    assert back["单位 unit"].tolist()[3] == HOSTILE
+    assert back["area_m2"].tolist() == pytest.approx(res.rows["area_m2"].tolist(), rel=1e-12)
+    assert back["unit"].tolist()[3] == HOSTILE
     book = pd.read_excel(paths["xlsx"], sheet_name="ledger")
     assert book["结论 verdict"].tolist() == res.rows["verdict"].tolist()
     pieces = gpd.read_file(paths["gpkg"], layer="changes", engine="pyogrio")

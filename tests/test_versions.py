@@ -115,9 +115,9 @@ def test_projected_input_and_files(old, tmp_path: Path):
     assert res.total["real_removed_km2"] == pytest.approx(geod_area(P2) / 1e6, rel=1e-6)
     paths = write_diff_outputs(res, tmp_path / "out")
     csv = pd.read_csv(tmp_path / "out" / "diff.csv", encoding="utf-8-sig")
-    for col in ("单位 unit", "新增 added km²", "减少 removed km²", "净变化 net km²", "结论 verdict"):
+    for col in ("unit", "added_km2", "removed_km2", "net_km2", "verdict"):
         assert col in csv.columns
-    assert csv["结论 verdict"].iloc[0] == VERDICT_REDUCED
+    assert csv["verdict"].iloc[0] == VERDICT_REDUCED
     removed = gpd.read_file(paths["gpkg"], layer="removed")
     added = gpd.read_file(paths["gpkg"], layer="added")
     # the projected round trip leaves slivers along the shared edges: reported apart, never as real change
@@ -142,8 +142,8 @@ def test_cli_diff(old, tmp_path: Path):
     result = runner.invoke(app, ["diff", f"{old_file}:STBHHX", str(new_file), "--out", str(out)])
     assert result.exit_code == 0, result.output
     csv = pd.read_csv(out / "diff.csv", encoding="utf-8-sig")
-    assert csv["结论 verdict"].iloc[0] == VERDICT_REDUCED
-    assert csv["碎片减少 sliver removed m²"].iloc[0] > 0
+    assert csv["verdict"].iloc[0] == VERDICT_REDUCED
+    assert csv["sliver_removed_m2"].iloc[0] > 0
     strict = runner.invoke(app, ["diff", str(old_file), str(new_file), "--out", str(out), "--strict"])
     assert strict.exit_code == 1
 

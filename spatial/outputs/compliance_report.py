@@ -42,12 +42,13 @@ def write_balance_outputs(result: BalanceResult, out_dir: str | Path) -> dict[st
     balance.json and balance_patches.gpkg (the compensation patches)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    # CSVs with the stable column ids (programs); workbook and page bilingual (people)
+    paths = {"csv": write_csv(result.table, out / "balance.csv"),
+             "verdict.csv": write_csv(_verdict_table(result), out / "balance_verdict.csv"),
+             "parcels.csv": write_csv(result.parcels, out / "balance_parcels.csv")}
     sides, verdict = _bilingual(result.table), _bilingual(_verdict_table(result))
     parcels = _bilingual(result.parcels)
-    paths = {"csv": write_csv(sides, out / "balance.csv"),
-             "verdict.csv": write_csv(verdict, out / "balance_verdict.csv"),
-             "parcels.csv": write_csv(parcels, out / "balance_parcels.csv"),
-             "xlsx": write_excel({"balance": sides, "verdict": verdict, "parcels": parcels}, out / "balance.xlsx")}
+    paths["xlsx"] = write_excel({"balance": sides, "verdict": verdict, "parcels": parcels}, out / "balance.xlsx")
     s = result.settings
     intro = (f"规则 rule: {s['rule']}; 等别字段 grade field: {s['grade_field']} "
              f"({s['grade_convention']}); 面积算法 area method: {s['area_method']}; "
@@ -68,8 +69,8 @@ def write_ledger_outputs(result: LedgerResult, out_dir: str | Path) -> dict[str,
     """ledger.csv, ledger.xlsx, ledger.html, ledger.json and ledger.gpkg (the change pieces, layer ``changes``)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    table = result.rows.rename(columns=LEDGER_HEADERS)
-    paths = {"csv": write_csv(table, out / "ledger.csv"), "xlsx": write_excel({"ledger": table}, out / "ledger.xlsx")}
+    table = result.rows.rename(columns=LEDGER_HEADERS)   # people read it bilingual; the CSV keeps the ids
+    paths = {"csv": write_csv(result.rows, out / "ledger.csv"), "xlsx": write_excel({"ledger": table}, out / "ledger.xlsx")}
     s = result.settings
     flagged = "、".join(result.flagged) or "无 none"
     intro = (f"图层 layer: {s['layer']}; 版本 versions: {s['versions']}; 规则 rule: {s['rule']}; "

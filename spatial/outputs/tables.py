@@ -301,7 +301,8 @@ def write_tables(out_dir: str | Path, stem: str, title: str, sheets: Mapping[str
     title : str
         Title of the Markdown and HTML pages.
     sheets : mapping of str to DataFrame
-        Table name → table (internal column names; written with bilingual headers).
+        Table name → table (internal column names). The CSVs keep them, stable for programs; the workbook,
+        Markdown and HTML, read by people, get bilingual headers (中文 English).
     layers : mapping of str to GeoDataFrame, optional
         GeoPackage layers.
     intro : str
@@ -318,7 +319,7 @@ def write_tables(out_dir: str | Path, stem: str, title: str, sheets: Mapping[str
     notes = [] if notes is None else notes
     paths: dict[str, Path] = {}
     bil = {name: bilingual(df) for name, df in sheets.items()}
-    for name, df in bil.items():
+    for name, df in sheets.items():
         paths[f"{name}.csv"] = write_csv(df, out / f"{stem}_{name}.csv" if name != stem else out / f"{stem}.csv")
     paths["xlsx"] = write_excel(bil, out / f"{stem}.xlsx", notes=notes)
     md = [f"# {title}\n"]
