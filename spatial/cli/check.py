@@ -14,16 +14,20 @@ from maps.render import write_check_map
 from spatial.analysis.check import check
 from spatial.analysis.check_inputs import type_lookup
 from spatial.cli.options import check_area_method, console, err_console, fail, open_workspace
+from spatial.engine import ENGINES, get_engine
 from spatial.errors import InputError
 from spatial.geo.crs import to_workspace_crs
 from spatial.outputs.check_report import write_check_outputs
+from spatial.outputs.postgis import write_check_postgis
 from spatial.rules.catalog import load_catalog
 from spatial.sources.files import read_layer
+from spatial.sources.postgis import is_postgis_url, parse_url
 from spatial.sources.workspace import Layer
 
 
-def _parse_layer_opts(values: list[str], catalog) -> list[tuple[str, Path, str | None]]:
-    """KIND=PATH or KIND=PATH:LAYER (KIND a catalogue id or an alias such as STBHHX)."""
+def _parse_layer_opts(values: list[str], catalog) -> list[tuple[str, Path | str, str | None]]:
+    """KIND=PATH, KIND=PATH:LAYER or KIND=postgresql://…?table=SCHEMA.TABLE (KIND a catalogue id or an alias
+    such as STBHHX)."""
 
     out = []
     for raw in values:
@@ -36,6 +40,9 @@ def _parse_layer_opts(values: list[str], catalog) -> list[tuple[str, Path, str |
         if kind is None:
             fail(f"--layer {raw!r}: {key!r} is not a layer kind of the catalogue {catalog.path}; "
                  f"use one of {', '.join(catalog.kinds)}")
+        if is_postgis_url(value):
+            out.append((kind.id, value.strip(), None))
+            continue
         path, layer = Path(value), None
         if not path.exists() and ":" in value:
             head, tail = value.rsplit(":", 1)
@@ -80,15 +87,16 @@ def register(app: typer.Typer) -> None:
 
     @app.command("check")
     def check_cmd(
-        projects: Annotated[Optional[Path], typer.Argument(
-            help="项目文件 projects file (shp, gpkg, geojson, kml, 界址点 txt …); "
-                 "default: the workspace's [projects]")] = None,
+        projects: Annotated[Optional[str], typer.Argument(
+            help="项目文件 projects file (shp, gpkg, geojson, kml, 界址点 txt …) or PostGIS "
+                 "postgresql://USER@HOST:PORT/DB?table=SCHEMA.TABLE; default: the workspace's [projects]")] = None,
         workspace: Annotated[Optional[Path], typer.Option(
             "--workspace", "-w", help="工作空间目录 workspace folder (default: the Changshan demo, "
                                       "or none when only --layer is given)")] = None,
         layer: Annotated[Optional[list[str]], typer.Option(
-            "--layer", "-l", help="管控图层 constraint layer KIND=PATH[:LAYER], adds or replaces a workspace layer; "
-                                  "repeatable, e.g. --layer ecological_redline=STBHHX.shp")] = None,
+            "--layer", "-l", help="管控图层 constraint layer KIND=PATH[:LAYER] or KIND=postgresql://…?table=S.T, adds "
+                                  "or replaces a workspace layer; repeatable, e.g. "
+                                  "--layer ecological_redline=STBHHX.shp")] = None,
         project_type: Annotated[Optional[str], typer.Option(
             "--type", "-t", help="项目类型 project type for every project (overrides the project_type column), "
                                  "e.g. energy, industrial, linear_infrastructure")] = None,
@@ -101,7 +109,9 @@ def register(app: typer.Typer) -> None:
             "--radius", help="点状项目半径 radius of point projects in metres")] = 50.0,
         area: Annotated[str, typer.Option(
             "--area", help="面积算法 area method: official (国土调查椭球面积) | geodesic")] = "official",
-        out: Annotated[Path, typer.Option("--out", "-o", help="输出目录 output folder")] = Path("out/check"),
+        out: Annotated[str, typer.Option("--out", "-o", help="输出目录 output folder, or PostGIS "
+                                                             "postgresql://USER@HOST:PORT/DB?schema=NAME (tables "
+                                                             "summary, overlaps, pieces)")] = "out/check",
         projects_layer: Annotated[Optional[str], typer.Option(
             "--projects-layer", help="项目图层名 layer inside the projects file (GeoPackage)")] = None,
         encoding: Annotated[Optional[str], typer.Option(
@@ -114,10 +124,19 @@ def register(app: typer.Typer) -> None:
                                    f"(up to {MAP_LIMIT:,d} projects)")] = True,
         offline: Annotated[bool, typer.Option(
             "--offline", help="离线地图 self-contained check map, no basemap and no network request")] = False,
+        engine: Annotated[str, typer.Option(
+            "--engine", help="计算引擎 how the overlay runs: local (threads here) | dask (a Dask cluster: a local one, "
+                             "or --scheduler)")] = "local",
+        scheduler: Annotated[Optional[str], typer.Option(
+            "--scheduler", help="Dask 调度器 address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786 "
+                                "(--engine dask; default: a cluster on this machine)")] = None,
+        workers: Annotated[Optional[int], typer.Option(
+            "--workers", help="线程/进程数 threads (local) or local Dask workers (dask); default: the CPU count")] = None,
     ) -> None:
         """项目冲突检查 Check projects against the red line and every constraint layer of the workspace.
 
-        Writes summary.csv, overlaps.csv, check.xlsx, overlaps.gpkg and report.html to --out.
+        Writes summary.csv, overlaps.csv, check.xlsx, overlaps.gpkg and report.html to --out, or the tables
+        summary, overlaps and pieces into a PostGIS schema when --out is postgresql://…?schema=NAME.
         Exit code 0 whenever the check ran, whatever the verdicts.
         """
 
@@ -134,12 +153,28 @@ def register(app: typer.Typer) -> None:
             fail(f"--type {project_type!r} is not a project type of the catalogue; use one of: "
                  + ", ".join(f"{t} ({v.get('name_zh', '')})" for t, v in base_catalog.project_types.items()))
         extra = _parse_layer_opts(layer or [], base_catalog)
+        if engine not in ENGINES:
+            fail(f"--engine {engine!r}: use one of {', '.join(ENGINES)}")
+        if scheduler and engine != "dask":
+            fail("--scheduler is the address of a Dask scheduler: use it with --engine dask")
+        out_db = is_postgis_url(out)
+        if out_db:
+            try:
+                out_src = parse_url(out)
+            except InputError as exc:
+                fail(str(exc))
+            if not out_src.schema:
+                fail(f"--out {out_src.shown}: add ?schema=NAME, the schema the tables summary, overlaps and pieces "
+                     f"go into")
+        out_dir = None if out_db else Path(out)
 
         # projects first: a bad projects file fails before the layers are read
         read, proj_path = None, None
         if projects is not None:
-            if not projects.exists():
-                fail(f"{projects}: file not found; check the path")
+            if not is_postgis_url(projects):
+                projects = Path(projects)
+                if not projects.exists():
+                    fail(f"{projects}: file not found; check the path")
             try:
                 read = read_layer(projects, projects_layer, encoding=encoding, crs=crs)
             except InputError as exc:
@@ -150,7 +185,7 @@ def register(app: typer.Typer) -> None:
         ws = None
         if workspace is not None or not extra:
             ws_path = workspace or DEMO_WORKSPACE
-            simple = {k: str(p) for k, p, lyr in extra if lyr is None}
+            simple = {k: str(p) for k, p, lyr in extra if lyr is None}   # files and postgresql:// URLs
             ws = open_workspace(ws_path, overrides=simple or None)
             catalog = ws.catalog
         else:
@@ -193,11 +228,24 @@ def register(app: typer.Typer) -> None:
                 def progress(done: int, total: int, label: str) -> None:
                     bar.update(task, completed=done, total=total, description=f"检查 checking {label}")
 
-                result = check(gdf, target, project_type, near_m=near, line_width_m=width, point_radius_m=radius,
-                               area_method=method, progress=progress, catalog=catalog)
+                with get_engine(engine, workers, scheduler=scheduler) as run_on:
+                    result = check(gdf, target, project_type, near_m=near, line_width_m=width,
+                                   point_radius_m=radius, area_method=method, progress=progress, catalog=catalog,
+                                   workers=workers, engine=run_on)
         except InputError as exc:
             fail(f"{proj_path}: {exc}")
             return
+        if out_db:
+            try:
+                tables = write_check_postgis(result, out)
+            except InputError as exc:
+                fail(str(exc))
+            print_check_summary(result)
+            for note in result.notes:
+                console.print(f"[yellow]提示 note:[/] {note}")
+            console.print(f"输出 outputs in {out_src.shown}: tables {', '.join(tables)}")
+            return
+        out = out_dir
         map_html = None
         if with_map and len(result.summary) <= MAP_LIMIT:
 

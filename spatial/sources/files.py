@@ -736,6 +736,35 @@ def _validate(gdf: gpd.GeoDataFrame, src: str, declared_type: str | None, name_f
 
 # --- entry point ------------------------------------------------------------------------------------------
 
+# Readers of sources named by a URL (scheme prefix -> reader(url, layer, encoding=, crs=, name_field=)).
+# spatial.sources.postgis registers postgresql:// and postgres:// when the package spatial.sources is imported;
+# the registry keeps this module free of an import of its own readers (no import cycle).
+_URL_READERS: dict[str, Any] = {}
+
+
+def register_url_reader(prefixes: tuple[str, ...], reader: Any) -> None:
+    """Let :func:`read_layer` hand sources whose name starts with one of ``prefixes`` to ``reader``.
+
+    Parameters
+    ----------
+    prefixes : tuple of str
+        Lower-case scheme prefixes, e.g. ``("postgresql://", "postgres://")``.
+    reader : callable
+        ``reader(url, layer, *, encoding=None, crs=None, name_field=None) -> ReadResult``.
+    """
+    for prefix in prefixes:
+        _URL_READERS[prefix.lower()] = reader
+
+
+def _url_reader(path: Any) -> Any:
+    if not isinstance(path, str):
+        return None
+    head = path.strip().lower()
+    for prefix, reader in _URL_READERS.items():
+        if head.startswith(prefix):
+            return reader
+    return None
+
 def _resolve_path(path: Path, src: str) -> Path:
     if not path.exists():
         if path.suffix == "":
@@ -790,7 +819,13 @@ def read_layer(path: str | Path, layer: str | None = None, *, encoding: str | No
     several.  ``encoding``: force the attribute encoding (Shapefile; boundary-point txt).  ``crs``: the
     CRS the coordinates are in, overriding the file's (no transformation).  ``name_field``: the field
     naming features in messages (default: the usual name fields, see :func:`feature_names`).
+
+    A string starting with ``postgresql://`` or ``postgres://`` is read from PostGIS
+    (:func:`spatial.sources.postgis.read_postgis`; ``layer`` is then the table when the URL names none).
     """
+    url_reader = _url_reader(path)
+    if url_reader is not None:
+        return url_reader(path.strip(), layer, encoding=encoding, crs=crs, name_field=name_field)
     path = Path(path)
     src = str(path)
     path = _resolve_path(path, src)

@@ -14,6 +14,7 @@ from layers import DEMO_WORKSPACE as _DEMO_WORKSPACE
 from spatial.rules.catalog import Catalog, LayerKind, load_catalog
 from spatial.geo.crs import CGCS2000, to_workspace_crs
 from spatial.sources.files import InputError, ReadResult, read_layer
+from spatial.sources.postgis import is_postgis_url, mask_url, read_postgis
 
 DEMO_WORKSPACE = _DEMO_WORKSPACE
 
@@ -71,8 +72,17 @@ class Workspace:
 
 
 def _read_entry(base: Path, entry: dict[str, Any], what: str) -> ReadResult:
+    if "url" in entry:
+        # a PostGIS source: url = "postgresql://USER@HOST:PORT/DB", with table = "SCHEMA.TABLE" or sql = "SELECT …"
+        if not is_postgis_url(entry["url"]):
+            raise InputError(f"{base / 'workspace.toml'}: [{what}] url = {mask_url(str(entry['url']))!r} is not a "
+                             f"postgresql:// URL; write url = \"postgresql://USER@HOST:PORT/DB\" and table = "
+                             f"\"SCHEMA.TABLE\"")
+        return read_postgis(entry["url"], table=entry.get("table"), sql=entry.get("sql"), crs=entry.get("crs"),
+                            name_field=entry.get("name_field"))
     if "path" not in entry:
-        raise InputError(f"{base / 'workspace.toml'}: [{what}] has no 'path'; add path = \"file.gpkg\"")
+        raise InputError(f"{base / 'workspace.toml'}: [{what}] has no 'path'; add path = \"file.gpkg\" "
+                         f"(or url = \"postgresql://…\" with table = \"SCHEMA.TABLE\")")
     return read_layer(
         base / entry["path"],
         entry.get("layer"),
@@ -90,7 +100,10 @@ def load_workspace(
 ) -> Workspace:
     """Load workspace.toml and every layer it names, converted to CGCS2000 (EPSG:4490).
 
-    ``overrides`` maps kind ids to files that replace (or add to) the workspace's layers.
+    ``overrides`` maps kind ids to files (or ``postgresql://…?table=`` URLs) that replace (or add to) the
+    workspace's layers. A layer entry is ``path = "file"`` (with ``layer``, ``encoding``, ``crs``) or
+    ``url = "postgresql://USER@HOST:PORT/DB"`` with ``table = "SCHEMA.TABLE"`` or ``sql = "SELECT …"``
+    (:mod:`spatial.sources.postgis`).
     """
     base = Path(path)
     toml_path = base / "workspace.toml" if base.is_dir() else base
@@ -103,7 +116,7 @@ def load_workspace(
     catalog = catalog or load_catalog(data.get("workspace", {}).get("catalog") and base / data["workspace"]["catalog"])
     entries: dict[str, dict[str, Any]] = dict(data.get("layers", {}))
     for kind_id, file in (overrides or {}).items():
-        entries[kind_id] = {"path": str(Path(file).resolve())}
+        entries[kind_id] = {"url": file} if is_postgis_url(file) else {"path": str(Path(file).resolve())}
     ws = Workspace(path=base, catalog=catalog, settings=dict(data.get("workspace", {})))
     for kind_id, entry in entries.items():
         kind = catalog.kind(kind_id)
