@@ -55,7 +55,7 @@ def constraint_layers(workspace_or_layers: Any, catalog: Catalog | None,
         meta["illustrative"] = bool(getattr(ws, "illustrative", False))
         for kind_id, layer in ws.layers.items():
             read = getattr(layer, "read", None)
-            src = f"{read.path.name}:{read.layer or ''}" if read is not None and getattr(read, "path", None) else kind_id
+            src = f"{read.name}:{read.layer or ''}" if read is not None and getattr(read, "path", None) else kind_id
             items.append((catalog.kind(kind_id), layer.gdf, getattr(layer, "name_field", None), src, read is not None))
     elif isinstance(workspace_or_layers, Mapping):
         catalog = catalog or load_catalog()

@@ -42,7 +42,7 @@ def layers_table(ws: Workspace, method: AreaMethod) -> Table:
         polygonal = layer.gdf.geom_type.isin(["Polygon", "MultiPolygon"]).any()
         area = f"{convert_area(union_area_m2(layer.gdf, method), 'km2'):,.3f}" if polygonal else "—"
         table.add_row(kind_id, layer.kind.label, str(len(layer.gdf)), layer.source_crs,
-                      f"{layer.read.path.name}:{layer.read.layer or ''}", area)
+                      f"{layer.read.name}:{layer.read.layer or ''}", area)
     return table
 
 

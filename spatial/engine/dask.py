@@ -131,7 +131,11 @@ class DaskEngine:
 
     def __init__(self, scheduler: str | None = None, workers: int | None = None, *, partition: int = PARTITION,
                  processes: bool = False) -> None:
-        from distributed import Client, LocalCluster
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:  # pragma: no cover - part of the test install
+            raise InputError("engine 'dask' needs Dask's distributed scheduler: pip install "
+                             "'eco-spatial-planning[dask]' (or use --engine local)") from None
 
         self.partition = max(1, int(partition))
         self.scheduler = scheduler

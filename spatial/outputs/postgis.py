@@ -4,7 +4,8 @@ Method: the URL ``postgresql://USER@HOST:PORT/DB?schema=NAME`` names the databas
 if absent); the password comes from ``PGPASSWORD`` or ``~/.pgpass`` only (see :mod:`spatial.sources.postgis`).
 ``summary`` and ``overlaps`` are written as plain tables (:meth:`pandas.DataFrame.to_sql`), ``pieces`` as
 a PostGIS table with a ``geometry`` column of SRID 4490 and a spatial index
-(:meth:`geopandas.GeoDataFrame.to_postgis`). Existing tables of those names in the schema are replaced,
+(:meth:`geopandas.GeoDataFrame.to_postgis`). Each table has a first column ``row_no``, the row's 0-based
+position in the result's table and its primary key (``ORDER BY row_no`` gives the result's order). Existing tables of those names in the schema are replaced,
 all three in one transaction: a failure leaves the schema as it was.
 """
 
@@ -23,6 +24,8 @@ from spatial.sources.postgis import connect, parse_url, pg_error
 __all__ = ["TABLES", "write_check_postgis"]
 
 TABLES = ("summary", "overlaps", "pieces")
+
+ROW = "row_no"     # 0-based position of the row in the result's table; each table's primary key
 
 _SCHEMA = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
@@ -74,14 +77,19 @@ def write_check_postgis(result: Any, url: str) -> list[str]:
     try:
         with engine.begin() as con:
             con.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
-            _plain(result.summary).to_sql("summary", con, schema=schema, if_exists="replace", index=False)
-            _plain(result.overlaps).to_sql("overlaps", con, schema=schema, if_exists="replace", index=False)
+            _plain(result.summary).to_sql("summary", con, schema=schema, if_exists="replace", index=True,
+                                          index_label=ROW)
+            _plain(result.overlaps).to_sql("overlaps", con, schema=schema, if_exists="replace", index=True,
+                                           index_label=ROW)
             if len(pieces):
-                pieces.to_postgis("pieces", con, schema=schema, if_exists="replace", index=False)
+                pieces.to_postgis("pieces", con, schema=schema, if_exists="replace", index=True, index_label=ROW)
             else:
                 con.execute(sa.text(f'DROP TABLE IF EXISTS "{schema}".pieces'))
                 cols = ", ".join(f'"{c}" text' for c in pieces.columns if c != "geometry")
-                con.execute(sa.text(f'CREATE TABLE "{schema}".pieces ({cols}, geometry geometry(Geometry, 4490))'))
+                con.execute(sa.text(f'CREATE TABLE "{schema}".pieces ({ROW} bigint, {cols}, '
+                                    f'geometry geometry(Geometry, 4490))'))
+            for table in TABLES:   # the row's place in the result: the key readers order by
+                con.execute(sa.text(f'ALTER TABLE "{schema}".{table} ADD PRIMARY KEY ({ROW})'))
     except InputError:
         raise
     except Exception as exc:  # noqa: BLE001 - every driver failure becomes an InputError

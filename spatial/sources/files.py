@@ -109,7 +109,7 @@ class Finding:
 @dataclass
 class ReadResult:
     gdf: gpd.GeoDataFrame            # validated features, in the file's CRS (or the one given / detected)
-    path: Path
+    path: Path                       # a str for a database source: its URL without password
     layer: str | None
     driver: str
     encoding: str | None
@@ -120,6 +120,13 @@ class ReadResult:
     encoding_source: str | None = None
     layers: list[str] = field(default_factory=list)     # every layer of the source
     set_aside_features: gpd.GeoDataFrame | None = None  # the rows set aside, attributes intact
+
+    @property
+    def name(self) -> str:
+        """The file's name (``red.gpkg``); for a database source (``path`` a URL) the URL without its query."""
+        if isinstance(self.path, str):
+            return self.path.split("?", 1)[0]
+        return self.path.name
 
     @property
     def findings(self) -> list[Finding]:

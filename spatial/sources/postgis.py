@@ -26,7 +26,7 @@ import re
 import warnings as _warnings
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, quote, unquote, urlsplit, urlunsplit
+from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
 
 import geopandas as gpd
 
@@ -179,7 +179,7 @@ def parse_url(url: str, *, table: str | None = None, sql: str | None = None) -> 
     if src.table:
         shown_query.append(f"table={src.table[0]}.{src.table[1]}")
     if src.sql:
-        shown_query.append("sql=" + quote(src.sql, safe=" =*,()<>'"))
+        shown_query.append(f"sql={src.sql}")                 # shown as written, for people to read
     if src.schema:
         shown_query.append(f"schema={src.schema}")
     src.shown = base + ("?" + "&".join(shown_query) if shown_query else "")
@@ -201,7 +201,7 @@ def pg_error(src: PgSource, exc: BaseException, doing: str) -> InputError:
     elif "database" in text and "does not exist" in text:
         fix = f"create database {src.database!r} or correct the database name in the URL"
     elif "does not exist" in text:
-        fix = "check the schema and table name (\\dt SCHEMA.* in psql lists the tables)"
+        fix = "check the schema, table and column names (\\dt SCHEMA.* and \\d TABLE in psql list them)"
     else:
         fix = "check the URL, the table or query, and that the PostGIS extension is installed (CREATE EXTENSION postgis)"
     return InputError(f"{src.shown}: {doing} failed ({first}); {fix}")
