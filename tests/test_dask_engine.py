@@ -91,4 +91,38 @@ def test_engine_by_name_starts_and_closes_a_local_cluster(data):
 
 def test_unreachable_scheduler_is_an_input_error():
     with pytest.raises(InputError, match=r"tcp://127\.0\.0\.1:9.*no Dask scheduler answers.*dask scheduler"):
-        DaskEngine(scheduler="tcp://127.0.0.1:9")
+        DaskEngine(scheduler="tcp://127.0.0.1:9", timeout=2)
+
+
+def test_engine_connects_to_a_running_scheduler(data):
+    from distributed import LocalCluster
+
+    projects, layers = data
+    few = projects.iloc[:600]
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, protocol="tcp", host="127.0.0.1",
+                      dashboard_address=None) as cluster:
+        assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
+        with DaskEngine(scheduler=cluster.scheduler_address, partition=150) as engine:
+            assert engine.cluster is None and engine.workers == 2
+            remote = check(few, layers, engine=engine)
+    assert_frame_equal(check(few, layers, engine="local").overlaps, remote.overlaps)
+
+
+def test_cli_engine_dask(data, tmp_path):
+    from typer.testing import CliRunner
+
+    from spatial.cli.main import app
+
+    projects, layers = data
+    projects.iloc[:500].to_file(tmp_path / "p.gpkg", driver="GPKG")
+    layers["ecological_redline"].to_file(tmp_path / "red.gpkg", driver="GPKG")
+    base = ["check", str(tmp_path / "p.gpkg"), "--layer", f"ecological_redline={tmp_path / 'red.gpkg'}",
+            "--no-map", "--no-xlsx"]
+    for engine in ("local", "dask"):
+        result = CliRunner().invoke(app, [*base, "--engine", engine, "--workers", "2", "--out", str(tmp_path / engine)])
+        assert result.exit_code == 0, result.output
+    assert_frame_equal(pd.read_csv(tmp_path / "local" / "overlaps.csv"), pd.read_csv(tmp_path / "dask" / "overlaps.csv"))
+    result = CliRunner().invoke(app, [*base, "--scheduler", "tcp://127.0.0.1:8786"])
+    assert result.exit_code == 2 and "--engine dask" in " ".join(result.output.split())
+    result = CliRunner().invoke(app, [*base, "--engine", "spark"])
+    assert result.exit_code == 2 and "local, dask" in " ".join(result.output.split())

@@ -120,6 +120,8 @@ class DaskEngine:
         Projects per partition.
     processes : bool
         Local cluster workers as processes instead of threads (see the module docstring).
+    timeout : float
+        Seconds to wait for ``scheduler`` to answer.
 
     Raises
     ------
@@ -130,7 +132,7 @@ class DaskEngine:
     name = "dask"
 
     def __init__(self, scheduler: str | None = None, workers: int | None = None, *, partition: int = PARTITION,
-                 processes: bool = False) -> None:
+                 processes: bool = False, timeout: float = 15) -> None:
         try:
             from distributed import Client, LocalCluster
         except ImportError:  # pragma: no cover - part of the test install
@@ -143,7 +145,7 @@ class DaskEngine:
         self._scattered: dict[tuple[int, int], tuple[ConstraintLayer, str, Any]] = {}
         if scheduler:
             try:
-                self.client = Client(scheduler, timeout="15s")
+                self.client = Client(scheduler, timeout=f"{timeout}s")
             except (OSError, TimeoutError) as exc:
                 raise InputError(f"{scheduler}: no Dask scheduler answers ({exc}); start one with `dask scheduler` "
                                  f"and `dask worker {scheduler}` on each machine (docs/scale.md), or drop --scheduler "
