@@ -216,7 +216,8 @@ def register(app: typer.Typer) -> None:
             fail(f"{proj_path}: holds no project features; draw at least one polygon, line or point")
         findings = [*getattr(read, "repairs", ()), *getattr(read, "set_aside", ()), *getattr(read, "warnings", ())]
         for item in findings[:10]:
-            err_console.print(f"[yellow]提示 note ({Path(str(proj_path)).name}):[/] {getattr(item, 'message', item)}")
+            err_console.print(f"[yellow]提示 note ({getattr(read, 'name', proj_path)}):[/] "
+                              f"{getattr(item, 'message', item)}")
         if len(findings) > 10:
             err_console.print(f"[yellow]… {len(findings) - 10:,d} more reading notes[/] (`spatial inspect {proj_path}`)")
 

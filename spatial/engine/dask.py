@@ -5,10 +5,12 @@ Method:
 * **Partitions.** The projects are ordered along a Hilbert curve (16 levels, over the box of their centroids,
   :meth:`geopandas.GeoSeries.hilbert_distance`) and cut into partitions of about :data:`PARTITION`
   projects, so the projects of one partition lie close together and touch few of the layer's features.
-  Inside a partition the projects keep their original order. A partition travels to a worker as WKB.
+  Inside a partition the projects keep their original order. A partition travels to a worker as WKB
+  (handed over as it is when the workers are threads of this process: nothing is serialised then).
 * **The constraint layer is broadcast once per layer** (``Client.scatter(..., broadcast=True)``): its
   geometries as WKB with the feature names; each worker rebuilds the layer's STRtree once (cached by a token)
   and keeps it for every partition and for the area, the line and the nearest-feature passes of that layer.
+  Workers that are threads of this process share the prepared layer itself.
 * **The work of a partition is the local engine's own code** (:func:`spatial.engine.local._overlay_chunk`,
   :func:`spatial.engine.local._nearest`), so every piece, area and distance is computed exactly as with
   ``engine="local"``. Results come back per partition and are put in the projects' original order; the
@@ -79,8 +81,11 @@ def _layer_payload(layer: ConstraintLayer) -> tuple[Any, ...]:
     return layer.kind, shapely.to_wkb(layer.geoms), np.asarray(layer.names, dtype=object), layer.source, layer.checked
 
 
-def _worker_layer(token: str, payload: tuple[Any, ...]) -> ConstraintLayer:
-    """The layer of ``token`` on this worker, rebuilt (with its STRtree) from the broadcast payload once."""
+def _worker_layer(token: str, payload: Any) -> ConstraintLayer:
+    """The layer of ``token`` on this worker, rebuilt (with its STRtree) from the broadcast payload once; the
+    layer itself when the workers are threads of this process (nothing was serialised)."""
+    if isinstance(payload, ConstraintLayer):
+        return payload
     with _layers_lock:
         layer = _layers.get(token)
         if layer is None:
@@ -92,19 +97,25 @@ def _worker_layer(token: str, payload: tuple[Any, ...]) -> ConstraintLayer:
         return layer
 
 
-def _overlay_part(token: str, payload: tuple[Any, ...], wkb: np.ndarray, dim: int,
+def _unpack(part: tuple[str, np.ndarray]) -> np.ndarray:
+    """A partition's geometries: from WKB, or as they are (workers in this process)."""
+    how, data = part
+    return shapely.from_wkb(data) if how == "wkb" else data
+
+
+def _overlay_part(token: str, payload: Any, part: tuple[str, np.ndarray], dim: int,
                   measure: Callable[[np.ndarray], np.ndarray], own: np.ndarray):
     """One partition on a worker: the local engine's chunk overlay."""
-    return _overlay_chunk(shapely.from_wkb(wkb), _worker_layer(token, payload), dim, measure, own)
+    return _overlay_chunk(_unpack(part), _worker_layer(token, payload), dim, measure, own)
 
 
-def _nearest_part(token: str, payload: tuple[Any, ...], wkb: np.ndarray, near_m: float):
+def _nearest_part(token: str, payload: Any, part: tuple[str, np.ndarray], near_m: float):
     """One partition on a worker: the local engine's nearest-feature search."""
-    return _nearest(shapely.from_wkb(wkb), _worker_layer(token, payload), near_m)
+    return _nearest(_unpack(part), _worker_layer(token, payload), near_m)
 
 
-def _map_part(func: Callable[[np.ndarray], np.ndarray], wkb: np.ndarray) -> np.ndarray:
-    return np.asarray(func(shapely.from_wkb(wkb)))
+def _map_part(func: Callable[[np.ndarray], np.ndarray], part: tuple[str, np.ndarray]) -> np.ndarray:
+    return np.asarray(func(_unpack(part)))
 
 
 class DaskEngine:
@@ -142,6 +153,7 @@ class DaskEngine:
         self.partition = max(1, int(partition))
         self.scheduler = scheduler
         self.cluster = None
+        self.in_process = False      # workers are threads of this process: nothing to serialise
         self._scattered: dict[tuple[int, int], tuple[ConstraintLayer, str, Any]] = {}
         if scheduler:
             try:
@@ -155,6 +167,7 @@ class DaskEngine:
             self.cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=processes,
                                         dashboard_address=None)
             self.client = Client(self.cluster)
+            self.in_process = not processes and str(self.cluster.scheduler_address).startswith("inproc://")
 
     def __repr__(self) -> str:
         where = self.scheduler or f"local cluster ({len(self.client.scheduler_info()['workers'])} workers)"
@@ -174,11 +187,16 @@ class DaskEngine:
         if hit is not None and hit[0] is layer:
             return hit[1], hit[2]
         token = uuid.uuid4().hex
-        future = self.client.scatter(_layer_payload(layer), broadcast=True, hash=False)
+        payload = layer if self.in_process else _layer_payload(layer)
+        future = self.client.scatter(payload, broadcast=True, hash=False)
         if len(self._scattered) >= _CACHE_LAYERS:
             self._scattered.pop(next(iter(self._scattered)))
         self._scattered[key] = (layer, token, future)
         return token, future
+
+    def _pack(self, geoms: np.ndarray) -> tuple[str, np.ndarray]:
+        """A partition as it travels: WKB to other processes and machines; as it is to threads of this one."""
+        return ("geoms", geoms) if self.in_process else ("wkb", shapely.to_wkb(geoms))
 
     def _run(self, func: Callable[..., Any], parts: list[np.ndarray], args: Callable[[np.ndarray], tuple],
              done: Callable[[np.ndarray, Any], None]) -> None:
@@ -210,7 +228,7 @@ class DaskEngine:
             tick(len(idx))
 
         self._run(_overlay_part, hilbert_partitions(targets, self.partition),
-                  lambda idx: (token, payload, shapely.to_wkb(targets[idx]), dim, measure, own[idx]), done)
+                  lambda idx: (token, payload, self._pack(targets[idx]), dim, measure, own[idx]), done)
         q = np.concatenate(qs) if qs else np.zeros(0, dtype=int)
         l = np.concatenate(ls) if ls else np.zeros(0, dtype=int)
         order = np.lexsort((l, q))
@@ -229,7 +247,7 @@ class DaskEngine:
             dist[idx], which[idx] = res
 
         self._run(_nearest_part, hilbert_partitions(geoms, self.partition),
-                  lambda idx: (token, payload, shapely.to_wkb(geoms[idx]), near_m), done)
+                  lambda idx: (token, payload, self._pack(geoms[idx]), near_m), done)
         return dist, which
 
     def map(self, func: Callable[[np.ndarray], np.ndarray], geoms: np.ndarray, piece: int = 2_000) -> np.ndarray:
@@ -244,7 +262,7 @@ class DaskEngine:
         def done(idx: np.ndarray, res: Any) -> None:
             out[index[id(idx)]] = res
 
-        self._run(_map_part, parts, lambda idx: (func, shapely.to_wkb(geoms[idx])), done)   # None stays None
+        self._run(_map_part, parts, lambda idx: (func, self._pack(geoms[idx])), done)   # None stays None
         return np.concatenate(out)
 
     def close(self) -> None:

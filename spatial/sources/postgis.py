@@ -230,6 +230,14 @@ def connect(src: PgSource) -> Any:
     return engine
 
 
+def _user_sql(text: str) -> Any:
+    """A user's query as a SQLAlchemy text clause with no bind parameters: every ``:`` escaped (``::`` casts and
+    ``':x'`` literals stay as written)."""
+    import sqlalchemy as sa
+
+    return sa.text(text.replace(":", "\\:"))
+
+
 def _q(name: str) -> str:
     """A quoted SQL identifier."""
     return '"' + name.replace('"', '""') + '"'
@@ -267,7 +275,7 @@ def _table_geometry(con: Any, src: PgSource) -> tuple[str, int, str | None, list
         "AND a.attnum = ANY(i.indkey) WHERE i.indrelid = CAST(:t AS regclass) AND i.indisprimary "
         "ORDER BY array_position(i.indkey, a.attnum)"), {"t": f"{_q(schema)}.{_q(name)}"}).scalars().all()
     if not srid:
-        srid = con.execute(sa.text(f"SELECT ST_SRID({_q(col)}) FROM {_q(schema)}.{_q(name)} "
+        srid = con.execute(_user_sql(f"SELECT ST_SRID({_q(col)}) FROM {_q(schema)}.{_q(name)} "
                                    f"WHERE {_q(col)} IS NOT NULL LIMIT 1")).scalar() or 0
     return col, int(srid or 0), _PG_TYPES.get(str(gtype).upper()), list(pk)
 
@@ -277,7 +285,7 @@ def _query_geometry(con: Any, src: PgSource) -> tuple[str, int]:
     import sqlalchemy as sa
 
     geom_oid = con.execute(sa.text("SELECT CAST('geometry' AS regtype)::oid")).scalar()
-    result = con.execute(sa.text(f"SELECT * FROM ({src.sql}) AS q LIMIT 0"))
+    result = con.execute(_user_sql(f"SELECT * FROM ({src.sql}) AS q LIMIT 0"))
     cols = [d[0] for d in result.cursor.description if d[1] == geom_oid]
     result.close()
     if src.geom:
@@ -291,8 +299,8 @@ def _query_geometry(con: Any, src: PgSource) -> tuple[str, int]:
     if len(cols) > 1:
         raise InputError(f"{src.shown}: the query returns several geometry columns ({', '.join(cols)}); pick one "
                          f"with &geom=COLUMN")
-    srids = con.execute(sa.text(f"SELECT DISTINCT ST_SRID({_q(cols[0])}) FROM ({src.sql}) AS q "
-                                f"WHERE {_q(cols[0])} IS NOT NULL LIMIT 2")).scalars().all()
+    srids = con.execute(_user_sql(f"SELECT DISTINCT ST_SRID({_q(cols[0])}) FROM ({src.sql}) AS q "
+                                  f"WHERE {_q(cols[0])} IS NOT NULL LIMIT 2")).scalars().all()
     if len(srids) > 1:
         raise InputError(f"{src.shown}: the query's geometries have several SRIDs ({', '.join(map(str, srids))}); "
                          f"transform them to one (ST_Transform) in the query")
@@ -342,7 +350,7 @@ def read_postgis(url: str, *, table: str | None = None, sql: str | None = None, 
                     gtype, query = None, src.sql
                 with _warnings.catch_warnings():
                     _warnings.simplefilter("ignore", UserWarning)
-                    gdf = gpd.read_postgis(sa.text(query), con, geom_col=col, crs=None)
+                    gdf = gpd.read_postgis(_user_sql(query), con, geom_col=col, crs=None)
             except InputError:
                 raise
             except Exception as exc:  # noqa: BLE001
