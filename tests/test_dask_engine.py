@@ -105,6 +105,9 @@ def test_engine_connects_to_a_running_scheduler(data):
         with DaskEngine(scheduler=cluster.scheduler_address, partition=150) as engine:
             assert engine.cluster is None and engine.workers == 2
             remote = check(few, layers, engine=engine)
+            geoms = np.asarray(few.geometry.values, dtype=object)
+            assert not engine.in_process
+            assert np.array_equal(engine.map(shapely.area, geoms, piece=50), shapely.area(geoms))   # 4 partitions
     assert_frame_equal(check(few, layers, engine="local").overlaps, remote.overlaps)
 
 
