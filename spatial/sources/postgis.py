@@ -38,8 +38,6 @@ __all__ = ["URL_PREFIXES", "PgSource", "is_postgis_url", "mask_url", "parse_url"
 
 URL_PREFIXES = ("postgresql://", "postgres://")
 
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
-
 _PG_TYPES = {"POINT": "Point", "MULTIPOINT": "MultiPoint", "LINESTRING": "LineString",
              "MULTILINESTRING": "MultiLineString", "POLYGON": "Polygon", "MULTIPOLYGON": "MultiPolygon"}
 
