@@ -265,3 +265,16 @@ def test_cli_check_from_and_to_postgis(server, loaded, engine, tmp_path):
     assert "Traceback" not in result.output and result.exception is None or isinstance(result.exception, SystemExit)
     result = CliRunner().invoke(_cli(), [*args, "--out", server.url])
     assert result.exit_code == 2 and "?schema=NAME" in " ".join(result.output.split())
+
+
+def test_cli_inspect_a_table(server, loaded):
+    import json
+
+    files, _ = loaded
+    by_db = CliRunner().invoke(_cli(), ["inspect", f"{server.url}?table=plan.urban_boundary", "--json"])
+    by_file = CliRunner().invoke(_cli(), ["inspect", str(files["urban_boundary"]), "--json"])
+    assert by_db.exit_code == 0 and by_file.exit_code == 0, by_db.output + by_file.output
+    db, fl = json.loads(by_db.output), json.loads(by_file.output)
+    assert db["file"] == f"{server.url}?table=plan.urban_boundary" and db["driver"] == "PostGIS"
+    assert db["crs"] == fl["crs"] == "EPSG:4527" and db["feature_count"] == fl["feature_count"] == 20
+    assert db["total_area_m2"] == fl["total_area_m2"] and db["features"] == fl["features"]
