@@ -265,6 +265,13 @@ def test_cli_check_from_and_to_postgis(server, loaded, engine, tmp_path):
     assert "Traceback" not in result.output and result.exception is None or isinstance(result.exception, SystemExit)
     result = CliRunner().invoke(_cli(), [*args, "--out", server.url])
     assert result.exit_code == 2 and "?schema=NAME" in " ".join(result.output.split())
+    # a server that does not answer: exit code 2, the URL and the fix
+    down = f"postgresql://postgres@127.0.0.1:{free_port()}/gis"
+    result = CliRunner().invoke(_cli(), ["check", f"{down}?table=plan.projects", "--layer",
+                                         f"ecological_redline={files['ecological_redline']}"])
+    said = " ".join(result.output.split())
+    assert result.exit_code == 2 and f"{down}?table=plan.projects: connecting to database 'gis' failed" in said
+    assert "start the PostgreSQL server" in said and "Traceback" not in said
 
 
 def test_cli_inspect_a_table(server, loaded):
