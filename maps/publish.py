@@ -226,7 +226,7 @@ def _index_html(ws: "Workspace", res: PublishResult, indicator_html: str, m: Map
             illus = "示意 illustrative" if n == len(layer.gdf) and n else ("真实 real" if n == 0 else f"{n} 示意 illustrative")
         rows.append({"图层 kind": kind_id, "名称 name": layer.kind.label, "分组 group": layer.kind.group,
                      "要素数 features": f"{len(layer.gdf):,d}", "数据性质 data": illus,
-                     "文件 file": f"{layer.read.path.name}:{layer.read.layer or ''}"})
+                     "文件 file": f"{layer.read.name}:{layer.read.layer or ''}"})
     layer_table = html_table(pd.DataFrame(rows)) if rows else ""
     warn = ('<p class="warn">本工作空间含示意数据，非官方数据，仅供演示。 This workspace holds illustrative layers, '
             "not official data; for demonstration only.</p>") if ws.illustrative else ""

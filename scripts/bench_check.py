@@ -22,6 +22,17 @@ each contender runs in its own process, timed for wall clock and peak resident m
          area, on the first --naive-parcels parcels (ours is timed on the same subset).
 
 Results: a table on stdout, and scripts/bench_results/bench_check_<parcels>x<redline>.{json,md}.
+
+Where the time goes in the default CLI run, and the engines compared in one run:
+
+    python scripts/bench_check.py --cli-phases --engines local,dask:1,dask:2
+
+runs the real `spatial check PARCELS --layer ecological_redline=REDLINE --type industrial` (the CLI's defaults:
+official area, --near 1000, check.xlsx, no map above 5 000 projects) in-process in a child per engine, with
+timers wrapped around its steps (the CLI's read_layer calls, the engine's overlay / nearest / map calls, the
+rest of check(), and each writer of spatial.outputs.check_report); writes
+scripts/bench_results/bench_cli_phases_<parcels>x<redline>.{json,md}, with each engine's wall time as a ratio to
+the local engine's. ``dask:N`` is a local Dask cluster of N thread workers (--engine dask --workers N).
 """
 
 from __future__ import annotations
@@ -234,6 +245,176 @@ def _child_ours(parcels: str, redline: str, out: str, limit: int, near: float) -
     print(json.dumps(phases))
 
 
+class _TimedEngine:
+    """Wraps an engine: the time spent in its overlay, nearest and map calls (bench only)."""
+
+    def __init__(self, inner, times: dict) -> None:
+        self.inner, self.times = inner, times
+        self.name = getattr(inner, "name", "?")
+
+    def _timed(self, key: str, func, *args, **kwargs):
+        t = time.perf_counter()
+        try:
+            return func(*args, **kwargs)
+        finally:
+            self.times[key] = self.times.get(key, 0.0) + time.perf_counter() - t
+
+    def overlay(self, *args, **kwargs):
+        return self._timed("overlay_s", self.inner.overlay, *args, **kwargs)
+
+    def nearest(self, *args, **kwargs):
+        return self._timed("nearest_s", self.inner.nearest, *args, **kwargs)
+
+    def map(self, *args, **kwargs):
+        return self._timed("map_s", self.inner.map, *args, **kwargs)
+
+    def close(self) -> None:
+        self._timed("engine_close_s", self.inner.close)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _child_cli(parcels: str, redline: str, out: str, engine: str) -> None:
+    """Runs in a subprocess: the real `spatial check` CLI with timers around its steps; prints the phases."""
+    sys.path.insert(0, str(ROOT))
+    t_start = time.perf_counter()
+    times: dict = {}
+    import spatial.cli.check as cli_check
+    import spatial.outputs.check_report as report
+    from typer.testing import CliRunner
+
+    from spatial.cli.main import app
+
+    times["import_s"] = time.perf_counter() - t_start
+
+    def wrap(module, name: str, key: str) -> None:
+        inner = getattr(module, name)
+
+        def timed_call(*args, **kwargs):
+            t = time.perf_counter()
+            try:
+                return inner(*args, **kwargs)
+            finally:
+                times[key] = times.get(key, 0.0) + time.perf_counter() - t
+
+        setattr(module, name, timed_call)
+
+    wrap(cli_check, "read_layer", "read_s")               # projects and --layer files
+    wrap(cli_check, "to_workspace_crs", "to_4490_s")
+    wrap(cli_check, "check", "check_s")
+    wrap(cli_check, "write_check_outputs", "write_all_s")
+    wrap(cli_check, "print_check_summary", "print_summary_s")
+    wrap(cli_check, "write_check_map", "check_map_s")     # only up to 5 000 projects
+    for name, key in (("write_csv", "write_csv_s"), ("write_excel", "write_xlsx_s"), ("write_gpkg", "write_gpkg_s"),
+                      ("check_report_html", "report_html_s")):
+        wrap(report, name, key)
+    get_engine = cli_check.get_engine
+
+    def timed_engine(*args, **kwargs):
+        t = time.perf_counter()
+        eng = get_engine(*args, **kwargs)
+        times["engine_start_s"] = time.perf_counter() - t
+        return _TimedEngine(eng, times)
+
+    cli_check.get_engine = timed_engine
+    kind, _, workers = engine.partition(":")
+    argv = ["check", parcels, "--layer", f"ecological_redline={redline}", "--type", "industrial", "--out", out,
+            "--engine", kind]
+    if workers:
+        argv += ["--workers", workers]
+    t = time.perf_counter()
+    result = CliRunner().invoke(app, argv)
+    times["cli_s"] = time.perf_counter() - t
+    if result.exit_code != 0:
+        sys.exit(f"CLI failed ({result.exit_code}): {result.output[-2000:]} {result.exception!r}")
+    times["check_rest_s"] = times["check_s"] - sum(times.get(k, 0.0) for k in ("overlay_s", "nearest_s", "map_s"))
+    times["write_csv_gpkg_xlsx_html_s"] = sum(times.get(k, 0.0) for k in ("write_csv_s", "write_xlsx_s", "write_gpkg_s",
+                                                                          "report_html_s"))
+    times["total_s"] = time.perf_counter() - t_start
+    print(json.dumps(times))
+
+
+_PHASES = (("import_s", "import the toolkit"), ("read_s", "read projects + red line (read_layer)"),
+           ("to_4490_s", "--layer to EPSG:4490"), ("engine_start_s", "start the engine"),
+           ("map_s", "engine.map (validity, project areas)"), ("overlay_s", "engine.overlay (pieces, areas)"),
+           ("nearest_s", "engine.nearest (--near 1000)"), ("check_rest_s", "rest of check() (prepare, judge, tables)"),
+           ("write_csv_s", "summary.csv + overlaps.csv"), ("write_xlsx_s", "check.xlsx"),
+           ("write_gpkg_s", "overlaps.gpkg"), ("report_html_s", "report.html (HTML text)"),
+           ("check_map_s", "check_map.html (≤ 5 000 projects)"),
+           ("print_summary_s", "terminal summary"), ("engine_close_s", "close the engine"),
+           ("cli_s", "the CLI command, start to end"), ("total_s", "child process, start to end"))
+
+
+def cli_phases(args, par_path: Path, red_path: Path, work: Path, tag: str, result: dict) -> None:
+    """The default CLI run per engine, phase by phase, and the engines' wall-time ratios."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    me = [sys.executable, str(Path(__file__).resolve()), "--_child"]
+    runs: dict[str, dict] = {}
+    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+    result["load_average_before"] = os.getloadavg()
+    for engine in engines:
+        print(f"CLI phases, engine {engine} …", flush=True)
+        out = work / f"cli_{engine.replace(':', '')}"
+        shutil.rmtree(out, ignore_errors=True)
+        r = timed(me + ["cli", str(par_path), str(red_path), str(out), engine], env=env, repeat=args.repeat)
+        if r["returncode"] != 0:
+            sys.exit(f"CLI run with engine {engine} failed:\n{r['stderr'][-3000:]}")
+        r["phases"] = json.loads(r["stdout"].strip().splitlines()[-1])
+        r.pop("stdout", None), r.pop("stderr", None)
+        runs[engine] = r
+    # same results whatever the engine
+    import pandas as pd
+
+    first = engines[0]
+    base = pd.read_csv(work / f"cli_{first.replace(':', '')}" / "overlaps.csv", encoding="utf-8-sig")
+    same = {}
+    for engine in engines[1:]:
+        other = pd.read_csv(work / f"cli_{engine.replace(':', '')}" / "overlaps.csv", encoding="utf-8-sig")
+        same[engine] = bool(base.equals(other))
+    result["runs"], result["overlaps_equal_to_" + first] = runs, same
+    ratios = {f"{e}_wall_over_{first}": runs[e]["wall_s"] / runs[first]["wall_s"] for e in engines[1:]}
+    for e in engines[1:]:
+        a, b = runs[e]["phases"], runs[first]["phases"]
+        ratios[f"{e}_overlay+nearest_over_{first}"] = ((a.get("overlay_s", 0) + a.get("nearest_s", 0))
+                                                       / max(b.get("overlay_s", 0) + b.get("nearest_s", 0), 1e-9))
+    result["ratios"] = ratios
+    head = "| phase | " + " | ".join(f"{e} s" for e in engines) + " |"
+    lines = [f"# Default `spatial check` CLI run, phase by phase: {args.parcels:,} parcels × {args.redline:,} red-line "
+             f"polygons", "",
+             f"Machine: {os.cpu_count()} CPUs, Python {platform.python_version()}; `spatial check PARCELS --layer "
+             f"ecological_redline=REDLINE --type industrial` with the CLI's defaults (official area, --near 1000, "
+             f"check.xlsx, no map above 5 000 projects); best of {args.repeat} run(s) per engine; load average "
+             f"before: {', '.join(f'{x:.2f}' for x in result['load_average_before'])}. `dask:N`: "
+             f"--engine dask --workers N (a local cluster of N thread workers).", "",
+             head, "| --- |" + " ---: |" * len(engines)]
+    for key, label in _PHASES:
+        lines.append(f"| {label} | " + " | ".join(f"{runs[e]['phases'].get(key, 0.0):.2f}" for e in engines) + " |")
+    lines.append("| **wall (process)** | " + " | ".join(f"**{runs[e]['wall_s']:.2f}**" for e in engines) + " |")
+    lines.append("| CPU s (process) | " + " | ".join(f"{runs[e]['cpu_s']:.2f}" for e in engines) + " |")
+    lines.append("| peak RSS MB | " + " | ".join(f"{runs[e]['peak_rss_mb']:.0f}" for e in engines) + " |")
+    lines.append("| others' CPU s during the run | " + " | ".join(
+        ", ".join("?" if x is None else f"{x:.1f}" for x in runs[e].get("others_cpu_s", [])) for e in engines) + " |")
+    lines += ["", "Phases are wall-clock seconds inside the child; `rest of check()` is check() less the engine "
+                  "calls; the writers are inside `write_check_outputs` (summary.csv and overlaps.csv together)."]
+    if ratios:
+        lines += ["", "| ratio | value |", "| --- | ---: |"] + [f"| {k} | {v:.2f} |" for k, v in ratios.items()]
+    if same:
+        lines += ["", "overlaps.csv identical to the " + first + " engine's: "
+                  + ", ".join(f"{e} {'yes' if v else 'NO'}" for e, v in same.items()) + "."]
+    report = "\n".join(lines) + "\n"
+    print()
+    print(report)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"bench_cli_phases_{tag}.json").write_text(json.dumps(result, indent=2, ensure_ascii=False),
+                                                           encoding="utf-8")
+    (RESULTS / f"bench_cli_phases_{tag}.md").write_text(report, encoding="utf-8")
+    print(f"written: {RESULTS / f'bench_cli_phases_{tag}.md'} and .json")
+
+
 def _child_naive(parcels: str, redline: str, out: str, limit: int) -> None:
     """Runs in a subprocess: the textbook geopandas way (overlay, then dissolve per parcel)."""
     import geopandas as gpd
@@ -320,6 +501,10 @@ def main() -> None:
                     help="also time our run with this --near (the CLI default; QGIS has no equivalent; 0: skip)")
     ap.add_argument("--no-qgis", action="store_true")
     ap.add_argument("--cli", action="store_true", help="also time the full `spatial check` CLI with every output")
+    ap.add_argument("--cli-phases", action="store_true",
+                    help="only the default CLI run, phase by phase, once per --engines entry (see above)")
+    ap.add_argument("--engines", default="local,dask:1,dask:2",
+                    help="engines for --cli-phases: local, dask (CPU count workers) or dask:N (N workers)")
     ap.add_argument("--workdir", type=Path, default=None, help="where the GeoPackages go (default: a temp dir)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     ap.add_argument("--seed", type=int, default=20240601)
@@ -330,6 +515,8 @@ def main() -> None:
         mode, *rest = args._child
         if mode == "ours":
             _child_ours(rest[0], rest[1], rest[2], int(rest[3]), float(rest[4]))
+        elif mode == "cli":
+            _child_cli(rest[0], rest[1], rest[2], rest[3])
         else:
             _child_naive(rest[0], rest[1], rest[2], int(rest[3]))
         return
@@ -361,6 +548,12 @@ def main() -> None:
     print(f"data: {args.parcels:,} parcels, {args.redline:,} red-line polygons in {work} "
           f"({'generated in %.1f s' % result['generate_s'] if 'generate_s' in result else 'reused'}) "
           f"{result['data']}", flush=True)
+
+    if args.cli_phases:
+        cli_phases(args, par_path, red_path, work, tag, result)
+        if not args.keep and args.workdir is None:
+            shutil.rmtree(work, ignore_errors=True)
+        return
 
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     me = [sys.executable, str(Path(__file__).resolve()), "--_child"]

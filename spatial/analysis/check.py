@@ -472,7 +472,9 @@ def check(
     workers : int, optional
         Threads of the local engine (default: the CPU count, at most 8; 1 = no threads).
     engine : str or engine object
-        How the overlay runs (:func:`spatial.engine.get_engine`); ``"local"`` by default.
+        How the overlay runs (:func:`spatial.engine.get_engine`): ``"local"`` (default) or ``"dask"`` (a local
+        Dask cluster, closed at the end; pass ``DaskEngine(scheduler="tcp://HOST:8786")`` for a running one).
+        The results are the same whatever the engine.
     within : mapping, optional
         Kind id -> metres: the distance of that kind's distance rules (``within_m``) for this run, over the
         catalogue's and the workspace's ``[within]`` (the plans give no distances; docs/check.md).
@@ -495,7 +497,21 @@ def check(
     """
     if area_method not in ("official", "geodesic"):
         raise ValueError(f"area_method must be 'official' or 'geodesic', not {area_method!r}")
+    own_engine = isinstance(engine, str)          # started here, so closed here (a Dask cluster)
     engine = get_engine(engine, workers)
+    try:
+        return _check(projects, workspace_or_layers, project_type, near_m, line_width_m, point_radius_m,
+                      area_method, progress, catalog, engine, within)
+    finally:
+        if own_engine:
+            engine.close()
+
+
+def _check(projects: gpd.GeoDataFrame, workspace_or_layers: Any, project_type: str | None, near_m: float | None,
+           line_width_m: float | None, point_radius_m: float | None, area_method: AreaMethod,
+           progress: Progress | None, catalog: Catalog | None, engine: Any,
+           within: Mapping[str, float] | None) -> CheckResult:
+    """The pipeline of :func:`check` on an engine that is running."""
     notes: list[str] = []
     catalog, layers, meta = constraint_layers(workspace_or_layers, catalog, notes, within)
     if not layers:

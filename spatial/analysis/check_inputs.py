@@ -87,7 +87,7 @@ def _layer_items(workspace_or_layers: Any, catalog: Catalog | None
                     within={k: float(v) for k, v in (getattr(ws, "raw", None) or {}).get("within", {}).items()})
         for kind_id, layer in ws.layers.items():
             read = getattr(layer, "read", None)
-            src = f"{read.path.name}:{read.layer or ''}" if read is not None and getattr(read, "path", None) else kind_id
+            src = f"{read.name}:{read.layer or ''}" if read is not None and getattr(read, "path", None) else kind_id
             items.append((catalog.kind(kind_id), layer.gdf, getattr(layer, "name_field", None), src, read is not None))
         return catalog, items, meta
     if not isinstance(workspace_or_layers, Mapping):

@@ -40,8 +40,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from spatial.rules.catalog import Catalog
     from spatial.sources.workspace import Workspace
 
-__all__ = ["VERDICT_KEPT", "VERDICT_OFFSET", "VERDICT_REDUCED", "DiffResult", "diff_layers", "diff_versions",
-           "write_diff_outputs"]
+__all__ = ["VERDICT_KEPT", "VERDICT_OFFSET", "VERDICT_REDUCED", "DiffResult", "diff_layers", "diff_versions"]
 
 VERDICT_KEPT = "面积未减少 area not reduced"
 VERDICT_OFFSET = "面积未减少（调出已由调入抵补） area not reduced (removals offset by additions)"

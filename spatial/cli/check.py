@@ -19,26 +19,24 @@ from rich.table import Table
 from layers import DEMO_WORKSPACE
 from maps.render import write_check_map
 from spatial.analysis.check import check
-from spatial.cli.options import (
-    check_area_method,
-    console,
-    err_console,
-    fail,
-    open_workspace,
-)
+from spatial.cli.options import check_area_method, console, err_console, fail, open_workspace
+from spatial.engine import ENGINES, get_engine
 from spatial.errors import InputError
 from spatial.geo.crs import to_workspace_crs
 from spatial.outputs.audit import AUDIT_FILE, add_sources, finish_audit, start_audit, write_audit
 from spatial.outputs.check_report import write_check_outputs
+from spatial.outputs.postgis import write_check_postgis
 from spatial.outputs.record import (KIND_LABELS, NOT_CHECKED_LABEL, PROJECT_SCOPE, attach_record, kind_counts,
                                     set_aside_count)
 from spatial.rules.catalog import load_catalog
 from spatial.sources.files import read_layer
+from spatial.sources.postgis import is_postgis_url, parse_url
 from spatial.sources.workspace import Layer, territory_findings
 
 
-def _parse_layer_opts(values: list[str], catalog) -> list[tuple[str, Path, str | None]]:
-    """KIND=PATH or KIND=PATH:LAYER (KIND a catalogue id or an alias such as STBHHX)."""
+def _parse_layer_opts(values: list[str], catalog) -> list[tuple[str, Path | str, str | None]]:
+    """KIND=PATH, KIND=PATH:LAYER or KIND=postgresql://…?table=SCHEMA.TABLE (KIND a catalogue id or an alias
+    such as STBHHX)."""
 
     out = []
     for raw in values:
@@ -51,6 +49,9 @@ def _parse_layer_opts(values: list[str], catalog) -> list[tuple[str, Path, str |
         if kind is None:
             fail(f"--layer {raw!r}: {key!r} is not a layer kind of the catalogue {catalog.path}; "
                  f"use one of {', '.join(catalog.kinds)}")
+        if is_postgis_url(value):
+            out.append((kind.id, value.strip(), None))
+            continue
         path, layer = Path(value), None
         if not path.exists() and ":" in value:
             head, tail = value.rsplit(":", 1)
@@ -129,15 +130,16 @@ def register(app: typer.Typer) -> None:
 
     @app.command("check")
     def check_cmd(
-        projects: Annotated[Optional[Path], typer.Argument(
-            help="项目文件 projects file (shp, gpkg, geojson, kml, 界址点 txt …); "
-                 "default: the workspace's [projects]")] = None,
+        projects: Annotated[Optional[str], typer.Argument(
+            help="项目文件 projects file (shp, gpkg, geojson, kml, 界址点 txt …) or PostGIS "
+                 "postgresql://USER@HOST:PORT/DB?table=SCHEMA.TABLE; default: the workspace's [projects]")] = None,
         workspace: Annotated[Optional[Path], typer.Option(
             "--workspace", "-w", help="工作空间目录 workspace folder (default: the Changshan demo, "
                                       "or none when only --layer is given)")] = None,
         layer: Annotated[Optional[list[str]], typer.Option(
-            "--layer", "-l", help="管控图层 constraint layer KIND=PATH[:LAYER], adds or replaces a workspace layer; "
-                                  "repeatable, e.g. --layer ecological_redline=STBHHX.shp")] = None,
+            "--layer", "-l", help="管控图层 constraint layer KIND=PATH[:LAYER] or KIND=postgresql://…?table=S.T, adds "
+                                  "or replaces a workspace layer; repeatable, e.g. "
+                                  "--layer ecological_redline=STBHHX.shp")] = None,
         project_type: Annotated[Optional[str], typer.Option(
             "--type", "-t", help="项目类型 project type for every project (overrides the project_type column), "
                                  "e.g. energy, industrial, linear_infrastructure")] = None,
@@ -153,7 +155,9 @@ def register(app: typer.Typer) -> None:
             "--radius", help="点状项目半径 radius of point projects in metres")] = 50.0,
         area: Annotated[str, typer.Option(
             "--area", help="面积算法 area method: official (国土调查椭球面积) | geodesic")] = "official",
-        out: Annotated[Path, typer.Option("--out", "-o", help="输出目录 output folder")] = Path("out/check"),
+        out: Annotated[str, typer.Option("--out", "-o", help="输出目录 output folder, or PostGIS "
+                                                             "postgresql://USER@HOST:PORT/DB?schema=NAME (tables "
+                                                             "summary, overlaps, pieces)")] = "out/check",
         projects_layer: Annotated[Optional[str], typer.Option(
             "--projects-layer", help="项目图层名 layer inside the projects file (GeoPackage)")] = None,
         encoding: Annotated[Optional[str], typer.Option(
@@ -171,11 +175,20 @@ def register(app: typer.Typer) -> None:
                              "(outputs are still written)")] = False,
         log: Annotated[Optional[Path], typer.Option(
             "--log", help="运行日志 append this run's audit record as one JSON line to FILE")] = None,
+        engine: Annotated[str, typer.Option(
+            "--engine", help="计算引擎 how the overlay runs: local (threads here) | dask (a Dask cluster: a local one, "
+                             "or --scheduler)")] = "local",
+        scheduler: Annotated[Optional[str], typer.Option(
+            "--scheduler", help="Dask 调度器 address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786 "
+                                "(--engine dask; default: a cluster on this machine)")] = None,
+        workers: Annotated[Optional[int], typer.Option(
+            "--workers", help="线程/进程数 threads (local) or local Dask workers (dask); default: the CPU count")] = None,
     ) -> None:
         """项目冲突检查 Check projects against the red line and every constraint layer of the workspace.
 
         Writes summary.csv, overlaps.csv, record.csv, check.xlsx, overlaps.gpkg, report.html and audit.json
-        (tool version, inputs and outputs with their sha256, parameters, times, counts) to --out.
+        (tool version, inputs and outputs with their sha256, parameters, times, counts) to --out, or the tables
+        summary, overlaps and pieces into a PostGIS schema when --out is postgresql://…?schema=NAME.
         Exit code 0 whenever the check ran, whatever the verdicts; with --strict 1 when anything was set aside.
         """
 
@@ -194,18 +207,28 @@ def register(app: typer.Typer) -> None:
             fail(f"--type {project_type!r} is not a project type of the catalogue; use one of: "
                  + base_catalog.project_type_choices())
         extra = _parse_layer_opts(layer or [], base_catalog)
+        if engine not in ENGINES:
+            fail(f"--engine {engine!r}: use one of {', '.join(ENGINES)}")
+        if scheduler and engine != "dask":
+            fail("--scheduler is the address of a Dask scheduler: use it with --engine dask")
+        out_src = _postgis_out(out)
         read, ws, layers, catalog = _load_inputs(projects, workspace, extra, base_catalog, projects_layer=projects_layer,
                                                  encoding=encoding, crs=crs)
         try:
-            result = _run_check(read, ws if ws is not None else layers, project_type, catalog, near_m=near,
-                                line_width_m=width, point_radius_m=radius, area_method=method,
-                                within=_parse_within(within or []))
+            with get_engine(engine, workers, scheduler=scheduler) as run_on:
+                result = _run_check(read, ws if ws is not None else layers, project_type, catalog, near_m=near,
+                                    line_width_m=width, point_radius_m=radius, area_method=method,
+                                    within=_parse_within(within or []), workers=workers, engine=run_on)
         except InputError as exc:
-            fail(f"{read.path}: {exc}")
+            fail(f"{read.name}: {exc}")
             return
         attach_record(result, read, layers)
         add_sources(audit, catalog=catalog, workspace=ws, projects=read, layers=layers, checked=result.layers["layer"])
         result.audit = audit
+        if out_src is not None:
+            _write_to_postgis(result, out, out_src, strict)
+            return
+        out = Path(out)
         map_html = None
         if with_map and len(result.summary) <= MAP_LIMIT:
             _, map_html = write_check_map(result, out, ws, offline=offline)
@@ -226,7 +249,32 @@ def register(app: typer.Typer) -> None:
         _end_on_record(result, strict)
 
 
-def _load_inputs(projects: Path | None, workspace: Path | None, extra: list[tuple[str, Path, str | None]],
+def _postgis_out(out: str) -> Any:
+    """The parsed PostGIS destination of ``--out postgresql://…?schema=NAME``, or None for a folder."""
+    if not is_postgis_url(out):
+        return None
+    try:
+        src = parse_url(out)
+    except InputError as exc:
+        fail(str(exc))
+    if not src.schema:
+        fail(f"--out {src.shown}: add ?schema=NAME, the schema the tables summary, overlaps and pieces go into")
+    return src
+
+
+def _write_to_postgis(result: Any, out: str, out_src: Any, strict: bool) -> None:
+    try:
+        tables = write_check_postgis(result, out)
+    except InputError as exc:
+        fail(str(exc))
+    print_check_summary(result)
+    for note in result.notes:
+        console.print(f"[yellow]提示 note:[/] {note}")
+    console.print(f"输出 outputs in {out_src.shown}: tables {', '.join(tables)}")
+    _end_on_record(result, strict)
+
+
+def _load_inputs(projects: str | None, workspace: Path | None, extra: list[tuple[str, Path, str | None]],
                  base_catalog: Any, **read_kw: Any) -> tuple[Any, Any, dict, Any]:
     """The projects as read, the workspace (or None), the constraint layers by kind and the catalogue.
 
@@ -234,7 +282,7 @@ def _load_inputs(projects: Path | None, workspace: Path | None, extra: list[tupl
     to or replace the workspace's layers."""
     read = None
     if projects is not None:
-        if not projects.exists():
+        if not is_postgis_url(projects) and not Path(projects).exists():
             fail(f"{projects}: file not found; check the path")
         try:
             read = read_layer(projects, read_kw["projects_layer"], encoding=read_kw["encoding"], crs=read_kw["crs"])
@@ -264,10 +312,10 @@ def _load_inputs(projects: Path | None, workspace: Path | None, extra: list[tupl
     elif ws is not None:  # the workspace's own [projects] were checked for its territory on loading
         read.warnings.extend(territory_findings(ws, read))
     if len(read.gdf) == 0:
-        fail(f"{read.path}: holds no project features; draw at least one polygon, line or point")
+        fail(f"{read.name}: holds no project features; draw at least one polygon, line or point")
     findings = [*getattr(read, "repairs", ()), *getattr(read, "set_aside", ()), *getattr(read, "warnings", ())]
     for item in findings[:10]:
-        err_console.print(f"[yellow]提示 note ({Path(str(read.path)).name}):[/] {getattr(item, 'message', item)}")
+        err_console.print(f"[yellow]提示 note ({read.name}):[/] {getattr(item, 'message', item)}")
     if len(findings) > 10:
         err_console.print(f"[yellow]… {len(findings) - 10:,d} more reading notes[/] (`spatial inspect {read.path}`)")
     return read, ws, layers, catalog

@@ -16,6 +16,7 @@ from rich.table import Table
 from layers import DEMO_WORKSPACE
 from maps.publish import publish
 from spatial.analysis.check import check
+from spatial.sources.postgis import is_postgis_url
 from spatial.analysis.conflicts import check_conflicts
 from spatial.analysis.indicators import indicator_result
 from spatial.analysis.balance import workspace_balance
@@ -60,7 +61,7 @@ def layers_table(ws: Workspace, method: AreaMethod) -> Table:
         polygonal = layer.gdf.geom_type.isin(["Polygon", "MultiPolygon"]).any()
         area = f"{convert_area(union_area_m2(layer.gdf, method), 'km2'):,.3f}" if polygonal else "—"
         table.add_row(kind_id, layer.kind.label, str(len(layer.gdf)), layer.source_crs,
-                      f"{layer.read.path.name}:{layer.read.layer or ''}", area)
+                      f"{layer.read.name}:{layer.read.layer or ''}", area)
     return table
 
 
@@ -91,7 +92,7 @@ def _plain(obj: Any) -> Any:
     return obj
 
 
-def inspect_file(path: Path, layer: str | None, encoding: str | None, crs: str | None,
+def inspect_file(path: Path | str, layer: str | None, encoding: str | None, crs: str | None,
                  method: AreaMethod) -> dict[str, Any]:
     """What a file holds, as plain data (the JSON of `spatial inspect --json`)."""
     result = read_layer(path, layer, encoding=encoding, crs=crs)
@@ -99,7 +100,7 @@ def inspect_file(path: Path, layer: str | None, encoding: str | None, crs: str |
     areas = area_m2(gdf, method)
     names = feature_names(gdf)
     return {
-        "file": str(path),
+        "file": str(result.path) if isinstance(result.path, str) else str(path),   # a URL: password masked
         "layer": result.layer,
         "driver": result.driver,
         "crs": gdf.crs.to_string() if gdf.crs is not None else None,
@@ -121,7 +122,8 @@ def inspect_file(path: Path, layer: str | None, encoding: str | None, crs: str |
 
 @app.command("inspect")
 def inspect_cmd(
-    file: Annotated[Path, typer.Argument(help="矢量文件 any vector file: shp, gpkg, geojson, kml, fgb, 界址点 txt")],
+    file: Annotated[str, typer.Argument(help="矢量文件 any vector file: shp, gpkg, geojson, kml, fgb, 界址点 txt; "
+                                             "or PostGIS postgresql://USER@HOST:PORT/DB?table=SCHEMA.TABLE")],
     layer: Annotated[Optional[str], typer.Option(help="图层名 layer inside a GeoPackage")] = None,
     encoding: Annotated[Optional[str], typer.Option(help="强制编码 force the attribute encoding, e.g. gbk")] = None,
     crs: Annotated[Optional[str], typer.Option(help="指定坐标系 CRS when the file has none, e.g. EPSG:4490")] = None,
@@ -131,7 +133,7 @@ def inspect_cmd(
     """查看文件内容 What a file holds: features, geometry types, CRS, encoding, areas, repairs."""
     method = check_area_method(area)
     try:
-        info = inspect_file(file, layer, encoding, crs, method)
+        info = inspect_file(file if is_postgis_url(file) else Path(file), layer, encoding, crs, method)
     except InputError as exc:
         fail(str(exc))
         return

@@ -270,3 +270,12 @@ class LocalEngine:
     def map(self, func: Callable[[np.ndarray], np.ndarray], geoms: np.ndarray, piece: int = 2_000) -> np.ndarray:
         """``func`` applied elementwise to ``geoms`` on the engine's threads."""
         return threaded(func, geoms, self.workers, piece)
+
+    def close(self) -> None:
+        """Nothing to release (threads end with each call); engines share this method."""
+
+    def __enter__(self) -> "LocalEngine":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -109,7 +109,7 @@ class Finding:
 @dataclass
 class ReadResult:
     gdf: gpd.GeoDataFrame            # validated features, in the file's CRS (or the one given / detected)
-    path: Path
+    path: Path                       # a str for a database source: its URL without password
     layer: str | None
     driver: str
     encoding: str | None
@@ -120,6 +120,13 @@ class ReadResult:
     encoding_source: str | None = None
     layers: list[str] = field(default_factory=list)     # every layer of the source
     set_aside_features: gpd.GeoDataFrame | None = None  # the rows set aside, attributes intact
+
+    @property
+    def name(self) -> str:
+        """The file's name (``red.gpkg``); for a database source (``path`` a URL) the URL without its query."""
+        if isinstance(self.path, str):
+            return self.path.split("?", 1)[0]
+        return self.path.name
 
     @property
     def findings(self) -> list[Finding]:
@@ -958,6 +965,35 @@ def degenerate_polygons(gdf: gpd.GeoDataFrame, *, min_area_m2: float = 1.0, min_
 
 # --- entry point ------------------------------------------------------------------------------------------
 
+# Readers of sources named by a URL (scheme prefix -> reader(url, layer, encoding=, crs=, name_field=)).
+# spatial.sources.postgis registers postgresql:// and postgres:// when the package spatial.sources is imported;
+# the registry keeps this module free of an import of its own readers (no import cycle).
+_URL_READERS: dict[str, Any] = {}
+
+
+def register_url_reader(prefixes: tuple[str, ...], reader: Any) -> None:
+    """Let :func:`read_layer` hand sources whose name starts with one of ``prefixes`` to ``reader``.
+
+    Parameters
+    ----------
+    prefixes : tuple of str
+        Lower-case scheme prefixes, e.g. ``("postgresql://", "postgres://")``.
+    reader : callable
+        ``reader(url, layer, *, encoding=None, crs=None, name_field=None) -> ReadResult``.
+    """
+    for prefix in prefixes:
+        _URL_READERS[prefix.lower()] = reader
+
+
+def _url_reader(path: Any) -> Any:
+    if not isinstance(path, str):
+        return None
+    head = path.strip().lower()
+    for prefix, reader in _URL_READERS.items():
+        if head.startswith(prefix):
+            return reader
+    return None
+
 def _resolve_path(path: Path, src: str) -> Path:
     if not path.exists():
         if path.suffix == "":
@@ -1072,7 +1108,13 @@ def read_layer(path: str | Path, layer: str | None = None, *, encoding: str | No
     several.  ``encoding``: force the attribute encoding (Shapefile; boundary-point txt).  ``crs``: the
     CRS the coordinates are in, overriding the file's (no transformation).  ``name_field``: the field
     naming features in messages (default: the usual name fields, see :func:`feature_names`).
+
+    A string starting with ``postgresql://`` or ``postgres://`` is read from PostGIS
+    (:func:`spatial.sources.postgis.read_postgis`; ``layer`` is then the table when the URL names none).
     """
+    url_reader = _url_reader(path)
+    if url_reader is not None:
+        return url_reader(path.strip(), layer, encoding=encoding, crs=crs, name_field=name_field)
     path = Path(path)
     src = str(path)
     path = _resolve_path(path, src)

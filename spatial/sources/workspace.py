@@ -16,6 +16,7 @@ from spatial.geo.crs import other_zone_inside, outside_territory, projected_crs_
 from spatial.rules.catalog import Catalog, LayerKind, load_catalog
 from spatial.sources.files import Finding, ReadResult, read_layer
 from spatial.sources.names import feature_names, feature_numbers
+from spatial.sources.postgis import is_postgis_url, mask_url, read_postgis
 
 DEMO_WORKSPACE = _DEMO_WORKSPACE
 
@@ -124,8 +125,16 @@ def territory_findings(ws: Workspace, read: ReadResult) -> list[Finding]:
 
 def _read_entry(base: Path, entry: dict[str, Any], what: str, allow_outside: bool = True) -> ReadResult:
     toml = base / "workspace.toml"
+    if isinstance(entry, dict) and "url" in entry:
+        # a PostGIS source: url = "postgresql://USER@HOST:PORT/DB", with table = "SCHEMA.TABLE" or sql = "SELECT …"
+        if not is_postgis_url(entry["url"]):
+            raise InputError(f"{toml}: [{what}] url = {mask_url(str(entry['url']))!r} is not a postgresql:// URL; "
+                             f"write url = \"postgresql://USER@HOST:PORT/DB\" and table = \"SCHEMA.TABLE\"")
+        return read_postgis(entry["url"], table=entry.get("table"), sql=entry.get("sql"), crs=entry.get("crs"),
+                            name_field=entry.get("name_field"))
     if not isinstance(entry, dict) or "path" not in entry:
-        raise InputError(f"{toml}: [{what}] has no 'path'; add path = \"file.gpkg\"")
+        raise InputError(f"{toml}: [{what}] has no 'path'; add path = \"file.gpkg\" (or url = \"postgresql://…\" "
+                         f"with table = \"SCHEMA.TABLE\")")
     file = base / str(entry["path"])
     outside = _outside_note(base, file, toml, what, allow_outside)
     if not file.exists() and file.suffix:  # without a suffix read_layer tries .shp, .gpkg …
@@ -176,7 +185,10 @@ def load_workspace(
 ) -> Workspace:
     """Load workspace.toml and every layer it names, converted to CGCS2000 (EPSG:4490).
 
-    ``overrides`` maps kind ids to files that replace (or add to) the workspace's layers.
+    ``overrides`` maps kind ids to files (or ``postgresql://…?table=`` URLs) that replace (or add to) the
+    workspace's layers. A layer entry is ``path = "file"`` (with ``layer``, ``encoding``, ``crs``) or
+    ``url = "postgresql://USER@HOST:PORT/DB"`` with ``table = "SCHEMA.TABLE"`` or ``sql = "SELECT …"``
+    (:mod:`spatial.sources.postgis`).
     ``allow_outside``: accept layer paths outside the workspace folder (``../x.shp``, absolute), as
     ``allow_outside = true`` under ``[workspace]`` does; each such layer gets an ``outside_workspace``
     warning.  Otherwise they are an :class:`InputError`.
@@ -194,7 +206,8 @@ def load_workspace(
     catalog = catalog or _catalog_of(data, base, toml_path)
     entries: dict[str, dict[str, Any]] = dict(data.get("layers", {}))
     for kind_id, file in (overrides or {}).items():
-        entries[kind_id] = {"path": str(Path(file).resolve()), "_given": True}
+        entries[kind_id] = ({"url": file, "_given": True} if is_postgis_url(file)
+                            else {"path": str(Path(file).resolve()), "_given": True})
     if not entries and "projects" not in data:
         raise InputError(f"{toml_path}: names no layers (empty or no [layers.KIND] tables); add e.g. "
                          f"[layers.ecological_redline] with path = \"STBHHX.shp\" (see docs/CONTRACTS.md)")
