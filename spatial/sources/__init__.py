@@ -1,7 +1,2 @@
-"""Sources: files (:mod:`spatial.sources.files`), PostGIS (:mod:`spatial.sources.postgis`), workspaces.
-
-Importing the package registers the PostGIS reader with :func:`spatial.sources.files.read_layer`, so a
-``postgresql://`` URL is read wherever a file path is.
-"""
-
-from spatial.sources import files, postgis  # noqa: F401  (postgis registers its URL reader with files)
+"""Sources: files (:mod:`spatial.sources.files`, which also reads PostGIS URLs through
+:mod:`spatial.sources.postgis`), boundary points, coordinate tables, workspaces."""

@@ -31,7 +31,9 @@ from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
 import geopandas as gpd
 
 from spatial.errors import InputError
-from spatial.sources.files import Finding, ReadResult, _resolve_crs, _validate, register_url_reader
+from spatial.sources.crs_detection import _resolve_crs
+from spatial.sources.findings import Finding, ReadResult
+from spatial.sources.validation import _validate
 
 __all__ = ["URL_PREFIXES", "PgSource", "is_postgis_url", "mask_url", "parse_url", "connect", "read_postgis",
            "pg_error"]
@@ -330,8 +332,6 @@ def read_postgis(url: str, *, table: str | None = None, sql: str | None = None, 
     InputError
         Server down, database, schema or table missing, no geometry column, no rows, no CRS to be had.
     """
-    import sqlalchemy as sa
-
     src = parse_url(url, table=table, sql=sql)
     if not src.table and not src.sql:
         raise InputError(f"{src.shown}: no table or query; add ?table=SCHEMA.TABLE or ?sql=SELECT …")
@@ -385,11 +385,8 @@ def read_postgis(url: str, *, table: str | None = None, sql: str | None = None, 
                       set_aside_features=bad)
 
 
-def _read_for_files(path: str, layer: str | None, *, encoding: str | None = None, crs: Any = None,
-                    name_field: str | None = None) -> ReadResult:
+def read_postgis_source(path: str, layer: str | None, *, crs: Any = None, name_field: str | None = None) -> ReadResult:
     """:func:`spatial.sources.files.read_layer` for a URL: ``layer`` is the table when the URL names none."""
     table = layer if layer and "sql=" not in path and "table=" not in path else None
     return read_postgis(path, table=table, crs=crs, name_field=name_field)
 
-
-register_url_reader(URL_PREFIXES, _read_for_files)
