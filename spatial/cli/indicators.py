@@ -20,8 +20,10 @@ from spatial.outputs.review_report import write_conflict_outputs, write_diff_out
 _WS_HELP = "工作空间目录 workspace folder (workspace.toml); default: the Changshan demo"
 _BY_HELP = "分单位统计 also per unit of this layer, e.g. admin_county, admin_township (when the workspace has it)"
 _AREA_HELP = "面积算法 area method: official (国土调查椭球面积) | geodesic"
-_SLIVER_M2_HELP = "碎片面积阈值 pieces smaller than this many m² are slivers, reported apart"
-_SLIVER_W_HELP = "碎片宽度阈值 pieces thinner than this (mean width 2·area/perimeter, m) are slivers"
+_SLIVER_M2_HELP = ("碎片面积阈值 pieces smaller than this many m² are slivers, reported apart (default: the catalogue's "
+                   "[thresholds] sliver_m2)")
+_SLIVER_W_HELP = ("碎片宽度阈值 pieces thinner than this (mean width 2·area/perimeter, m) are slivers (default: the "
+                  "catalogue's [thresholds] sliver_width_m)")
 
 
 def _path_layer(value: str, layer: str | None) -> tuple[Path, str | None]:
@@ -141,8 +143,8 @@ def register(app: typer.Typer) -> None:
         by: Annotated[Optional[str], typer.Option("--by", help=_BY_HELP)] = None,
         area: Annotated[str, typer.Option("--area", help=_AREA_HELP)] = "official",
         out: Annotated[Path, typer.Option("--out", "-o", help="输出目录 output folder")] = Path("out/conflicts"),
-        sliver_m2: Annotated[float, typer.Option("--sliver-m2", help=_SLIVER_M2_HELP)] = 1.0,
-        sliver_width_m: Annotated[float, typer.Option("--sliver-width-m", help=_SLIVER_W_HELP)] = 1.0,
+        sliver_m2: Annotated[Optional[float], typer.Option("--sliver-m2", help=_SLIVER_M2_HELP)] = None,
+        sliver_width_m: Annotated[Optional[float], typer.Option("--sliver-width-m", help=_SLIVER_W_HELP)] = None,
     ) -> None:
         """三区三线一致性 Three lines overlapping each other, zone gaps and overlaps, red line outside ecological space.
 
@@ -172,8 +174,8 @@ def register(app: typer.Typer) -> None:
             "--workspace", "-w", help="工作空间 workspace for --by units and the territory row (default: the demo "
                                       "when --by is given or NEW is omitted)")] = None,
         area: Annotated[str, typer.Option("--area", help=_AREA_HELP)] = "official",
-        sliver_m2: Annotated[float, typer.Option("--sliver-m2", help=_SLIVER_M2_HELP)] = 1.0,
-        sliver_width_m: Annotated[float, typer.Option("--sliver-width-m", help=_SLIVER_W_HELP)] = 1.0,
+        sliver_m2: Annotated[Optional[float], typer.Option("--sliver-m2", help=_SLIVER_M2_HELP)] = None,
+        sliver_width_m: Annotated[Optional[float], typer.Option("--sliver-width-m", help=_SLIVER_W_HELP)] = None,
         old_layer: Annotated[Optional[str], typer.Option("--old-layer", help="旧版图层名 layer in OLD")] = None,
         new_layer: Annotated[Optional[str], typer.Option("--new-layer", help="新版图层名 layer in NEW")] = None,
         out: Annotated[Path, typer.Option("--out", "-o", help="输出目录 output folder")] = Path("out/diff"),
