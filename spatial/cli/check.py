@@ -18,7 +18,7 @@ from rich.table import Table
 
 from layers import DEMO_WORKSPACE
 from maps.render import write_check_map
-from spatial.analysis.check import check
+from spatial.analysis.check import DEFAULT_NEAR_M, DEFAULT_POINT_RADIUS_M, check
 from spatial.cli.options import check_area_method, console, err_console, fail, open_workspace
 from spatial.engine import ENGINES, get_engine
 from spatial.errors import InputError
@@ -145,14 +145,14 @@ def register(app: typer.Typer) -> None:
                                  "e.g. energy, industrial, linear_infrastructure")] = None,
         near: Annotated[float, typer.Option(
             "--near", help="邻近搜索半径 report the nearest feature within this many metres when there is no "
-                           "overlap (0: off)")] = 1000.0,
+                           "overlap (0: off)")] = DEFAULT_NEAR_M,
         within: Annotated[Optional[list[str]], typer.Option(
             "--within", help="距离规则 distance of a kind's distance rules, KIND=METRES (repeatable), e.g. "
                              "--within sensitive_receptor=500; the plans give no distances")] = None,
         width: Annotated[Optional[float], typer.Option(
             "--width", help="线状项目宽度 corridor width of line projects in metres (area besides length)")] = None,
         radius: Annotated[float, typer.Option(
-            "--radius", help="点状项目半径 radius of point projects in metres")] = 50.0,
+            "--radius", help="点状项目半径 radius of point projects in metres")] = DEFAULT_POINT_RADIUS_M,
         area: Annotated[str, typer.Option(
             "--area", help="面积算法 area method: official (国土调查椭球面积) | geodesic")] = "official",
         out: Annotated[str, typer.Option("--out", "-o", help="输出目录 output folder, or PostGIS "
