@@ -21,6 +21,7 @@ from spatial.analysis.check import DEFAULT_POINT_RADIUS_M, check, worst_verdict
 from spatial.engine import local as check_mod
 from spatial.errors import InputError
 from spatial.rules.catalog import load_catalog
+from spatial.outputs.tables import HEADERS
 
 GEOD = Geod(ellps="GRS80")
 CRS = "EPSG:4490"
@@ -312,7 +313,7 @@ def test_cli_writes_every_output(tmp_path):
     assert geodesic_area(pieces.geometry.iloc[0]) == pytest.approx(expected, rel=1e-9)
     sheets = pd.read_excel(out / "check.xlsx", sheet_name=None)
     assert {"summary", "overlaps"} <= set(sheets) and len(sheets["summary"]) == 3
-    assert sheets["overlaps"].loc[0, "verdict"] == "prohibited"
+    assert sheets["overlaps"].loc[0, HEADERS["verdict"]] == "prohibited"   # bilingual headers for people
     page = (out / "report.html").read_text(encoding="utf-8")
     assert "风电场甲" in page and "禁止 Prohibited" in page and 'id="check-map"' in page and "RL3" in page
     assert "常山县生态文明建设规划" in page

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from spatial.outputs.tables import EXCEL_CELL_MAX, neutralise, neutralise_frame, write_csv, write_excel
+from spatial.outputs.tables import HEADERS
 
 DEMO = Path(__file__).resolve().parent.parent / "layers" / "changshan"
 
@@ -117,12 +118,12 @@ def test_workbooks_hold_no_formula(hostile):
                     assert cell.data_type != "f", (path.name, ws.title, cell.coordinate, cell.value)
     summary = openpyxl.load_workbook(hostile["out"] / "check" / "check.xlsx")["summary"]
     header = [c.value for c in summary[1]]
-    col = header.index("project")
+    col = header.index(HEADERS["project"])
     projects = [r[col].value for r in summary.iter_rows(min_row=2)]
     for payload in FORMULAS[:5]:  # the reader strips the tab of the 8th name
         assert "'" + payload in projects, payload
     assert SCRIPT in projects  # text that is no formula stays as it was
-    area = summary.cell(row=2, column=header.index("area_m2") + 1)
+    area = summary.cell(row=2, column=header.index(HEADERS["area_m2"]) + 1)
     assert area.data_type == "n" and isinstance(area.value, float)  # numbers stay numbers
 
 
@@ -201,9 +202,9 @@ def test_check_notes_name_the_cut_cell(tmp_path):
     result = check(projects, {"ecological_redline": red})
     write_check_outputs(result, tmp_path)
     cut = [n for n in result.notes if "32,767" in n]
-    assert cut and all("check.xlsx" in n and "column project" in n for n in cut)
+    assert cut and all("check.xlsx" in n and f"column {HEADERS['project']}" in n for n in cut)
     assert all(len(n) < 400 for n in cut)                     # the note names the cell, not its text
     report = (tmp_path / "report.html").read_text(encoding="utf-8")
-    assert "column project" in report
+    assert f"column {HEADERS['project']}" in report
     wb = openpyxl.load_workbook(tmp_path / "check.xlsx")
     assert len(wb["summary"]["B2"].value) == EXCEL_CELL_MAX

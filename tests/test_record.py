@@ -17,6 +17,7 @@ from shapely.geometry import Polygon, box
 from typer.testing import CliRunner
 
 from factories import bowtie, geodesic_area_m2, write_shapefile
+from spatial.outputs.tables import HEADERS
 
 X0, Y0 = 118.60, 28.90
 
@@ -84,7 +85,8 @@ def test_workbook_record_sheet(outputs):
     wb = openpyxl.load_workbook(outputs / "check.xlsx")
     assert "record" in wb.sheetnames
     sheet = wb["record"]
-    header = [c.value for c in sheet[1]]
+    ids = {v: k for k, v in HEADERS.items()}           # the workbook's headers are bilingual
+    header = [ids.get(c.value, c.value) for c in sheet[1]]
     rows = [dict(zip(header, [c.value for c in r])) for r in sheet.iter_rows(min_row=2)]
     kinds = {(r["scope"], r["number"], r["kind"]) for r in rows}
     assert {("项目 project", 2, "set_aside"), ("项目 project", 3, "repaired"),
@@ -92,7 +94,7 @@ def test_workbook_record_sheet(outputs):
     tie = next(r for r in rows if r["kind"] == "repaired")
     assert isinstance(tie["area_after_m2"], float) and tie["area_after_m2"] > 0
     summary = wb["summary"]
-    verdicts = [r[[c.value for c in summary[1]].index("verdict")].value for r in summary.iter_rows(min_row=2)]
+    verdicts = [r[[c.value for c in summary[1]].index(HEADERS["verdict"])].value for r in summary.iter_rows(min_row=2)]
     assert verdicts.count("not_checked") == 1
 
 

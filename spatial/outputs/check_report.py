@@ -17,7 +17,7 @@ from spatial.outputs.audit import audit_html
 from spatial.outputs.html import html_page, html_table, html_value, rule_citation_html
 from spatial.outputs.record import (KIND_LABELS, NOT_CHECKED_LABEL, PROJECT_SCOPE, record_gpkg_layer, record_table,
                                     summary_with_set_aside)
-from spatial.outputs.tables import write_csv, write_excel, write_gpkg
+from spatial.outputs.tables import bilingual, write_csv, write_excel, write_gpkg
 from spatial.rules.verdicts import Verdicts
 
 __all__ = ["check_report_html", "record_html", "write_check_outputs", "XLSX_MAX_ROWS", "HTML_MAX_PROJECTS",
@@ -267,9 +267,11 @@ def write_check_outputs(result: CheckResult, out_dir: str | Path, *, map_html: s
             result.notes.append(f"check.xlsx: overlaps sheet limited to {min(len(ov), XLSX_MAX_ROWS):,d} rows with an "
                                 "overlap or a near feature (Excel's row limit); overlaps.csv has them all.")
             ov = ov.head(XLSX_MAX_ROWS)
-        files["check.xlsx"] = write_excel({"summary": summary.head(XLSX_MAX_ROWS), "overlaps": ov,
-                                           "layers": result.layers, "record": record.head(XLSX_MAX_ROWS)},
-                                          out / "check.xlsx", notes=result.notes)
+        # people read the workbook: bilingual headers; the CSVs keep the stable ids for programs
+        sheets = {"summary": summary.head(XLSX_MAX_ROWS), "overlaps": ov, "layers": result.layers,
+                  "record": record.head(XLSX_MAX_ROWS)}
+        files["check.xlsx"] = write_excel({k: bilingual(v) for k, v in sheets.items()}, out / "check.xlsx",
+                                          notes=result.notes)
     files["overlaps.gpkg"] = write_gpkg(_gpkg_layers(result), out / "overlaps.gpkg")
     path = out / "report.html"
     path.write_text(check_report_html(result, map_html=map_html), encoding="utf-8")
