@@ -101,8 +101,12 @@ class CheckResult:
     record: pd.DataFrame = field(default_factory=pd.DataFrame)
     audit: dict[str, Any] | None = None
 
+    totals: dict[str, int] | None = None   # verdict counts of a streamed check, whose summary holds a digest
+
     @property
     def verdict_counts(self) -> pd.Series:
+        if self.totals is not None:
+            return pd.Series({v: int(self.totals.get(v, 0)) for v in self.verdicts.ascending}, name="projects")
         counts = self.summary["verdict"].value_counts()
         return pd.Series({v: int(counts.get(v, 0)) for v in self.verdicts.ascending}, name="projects")
 

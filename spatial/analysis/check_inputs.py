@@ -25,7 +25,7 @@ from spatial.rules.catalog import Catalog, LayerKind, load_catalog
 from spatial.sources.files import degenerate_polygons
 from spatial.sources.names import feature_names, feature_numbers
 
-__all__ = ["Projects", "prepare_projects", "constraint_layers", "type_lookup", "POINT_QUAD_SEGS", "LINE_QUAD_SEGS"]
+__all__ = ["Projects", "prepare_projects", "constraint_layers", "PreparedLayers", "prepare_layers", "type_lookup", "POINT_QUAD_SEGS", "LINE_QUAD_SEGS"]
 
 POINT_QUAD_SEGS = 32             # 128-sided circles: area within 0.04 % of πr²
 
@@ -43,6 +43,25 @@ def _area(geoms: np.ndarray, method: AreaMethod) -> np.ndarray:
     return area_m2(gpd.GeoSeries(geoms, crs=CGCS2000), method)
 
 
+@dataclass
+class PreparedLayers:
+    """Constraint layers made ready once (EPSG:4490, polygonal, indexed) and checked against many batches of
+    projects, as a streamed check does; pass it to :func:`spatial.analysis.check.check` instead of a workspace."""
+
+    catalog: Catalog
+    layers: list[ConstraintLayer]
+    meta: dict[str, Any]
+    notes: list[str]
+
+
+def prepare_layers(workspace_or_layers: Any, catalog: Catalog | None = None,
+                   within: Mapping[str, float] | None = None) -> PreparedLayers:
+    """The constraint layers of a workspace (or dict of layers) prepared once; see :func:`constraint_layers`."""
+    notes: list[str] = []
+    catalog, layers, meta = constraint_layers(workspace_or_layers, catalog, notes, within)
+    return PreparedLayers(catalog, layers, meta, notes)
+
+
 def constraint_layers(workspace_or_layers: Any, catalog: Catalog | None, notes: list[str],
                       within: Mapping[str, float] | None = None) -> tuple[Catalog, list[ConstraintLayer], dict[str, Any]]:
     """The constraint layers (kinds with rules) of a workspace or of a dict {kind: GeoDataFrame or Layer},
@@ -51,6 +70,9 @@ def constraint_layers(workspace_or_layers: Any, catalog: Catalog | None, notes: 
     ``within``: kind id -> metres, the user's distance for that kind's distance rules (the workspace's
     ``[within]`` table first, these on top).
     """
+    if isinstance(workspace_or_layers, PreparedLayers):
+        notes.extend(workspace_or_layers.notes)
+        return workspace_or_layers.catalog, workspace_or_layers.layers, dict(workspace_or_layers.meta)
     catalog, items, meta = _layer_items(workspace_or_layers, catalog)
     distances = {**meta.pop("within", {}), **dict(within or {})}
     for kind_id, metres in distances.items():

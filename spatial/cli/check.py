@@ -19,12 +19,14 @@ from rich.table import Table
 from layers import DEMO_WORKSPACE
 from maps.render import write_check_map
 from spatial.analysis.check import DEFAULT_NEAR_M, DEFAULT_POINT_RADIUS_M, check
+from spatial.analysis.streaming import check_in_chunks
 from spatial.cli.options import check_area_method, console, err_console, fail, open_workspace
 from spatial.engine import ENGINES, get_engine
 from spatial.errors import InputError
 from spatial.geo.crs import to_workspace_crs
 from spatial.outputs.audit import AUDIT_FILE, add_sources, finish_audit, start_audit, write_audit
 from spatial.outputs.check_report import write_check_outputs
+from spatial.outputs.check_stream import StreamedCheckWriter
 from spatial.outputs.postgis import write_check_postgis
 from spatial.outputs.record import (KIND_LABELS, NOT_CHECKED_LABEL, PROJECT_SCOPE, attach_record, kind_counts,
                                     set_aside_count)
@@ -88,7 +90,8 @@ def print_check_summary(result, limit: int = 50) -> None:
 
 
     s = result.summary
-    table = Table(title=f"项目检查 Project check — {len(s):,d} 个项目 projects, "
+    total = int(result.verdict_counts.sum())
+    table = Table(title=f"项目检查 Project check — {total:,d} 个项目 projects, "
                         f"{len(result.layers)} 个管控图层 constraint layers")
     for col in ("#", "项目 project", "类型 type", "结论 verdict", "面积 ha / 长度 km", "冲突 conflicts"):
         table.add_column(col, justify="right" if col[0] in "#面" else "left")
@@ -100,9 +103,9 @@ def print_check_summary(result, limit: int = 50) -> None:
                       f"{row.area_ha:,.2f} ha" if row.area_ha == row.area_ha else f"{row.length_m / 1000:,.2f} km",
                       str(row.conflicts))
     console.print(table)
-    if len(s) > limit:
-        console.print(f"… {len(s) - limit:,d} more in summary.csv")
-    counts = s["verdict"].value_counts()
+    if total > limit:
+        console.print(f"… {total - min(limit, len(s)):,d} more in summary.csv")
+    counts = result.verdict_counts
     line = "  ".join(f"[{colour[v]}]{result.verdicts.label(v)}[/]: {int(counts.get(v, 0)):,d}"
                      for v in result.verdicts.ascending)
     not_checked = set_aside_count(result).get(PROJECT_SCOPE, 0)
@@ -175,6 +178,9 @@ def register(app: typer.Typer) -> None:
                              "(outputs are still written)")] = False,
         log: Annotated[Optional[Path], typer.Option(
             "--log", help="运行日志 append this run's audit record as one JSON line to FILE")] = None,
+        chunk: Annotated[Optional[int], typer.Option(
+            "--chunk", help="分块流式 stream the projects file in ranges of this many features: memory stays flat "
+                            "(province-scale files; the report lists the most serious projects, the tables all)")] = None,
         engine: Annotated[str, typer.Option(
             "--engine", help="计算引擎 how the overlay runs: local (threads here) | dask (a Dask cluster: a local one, "
                              "or --scheduler)")] = "local",
@@ -212,6 +218,14 @@ def register(app: typer.Typer) -> None:
         if scheduler and engine != "dask":
             fail("--scheduler is the address of a Dask scheduler: use it with --engine dask")
         out_src = _postgis_out(out)
+        if chunk is not None:
+            if chunk < 1 or out_src is not None:
+                fail("--chunk takes a positive number of features, and writes to a folder (not PostGIS)")
+            _stream(projects, workspace, extra, base_catalog, chunk, audit, Path(out), strict, log,
+                    dict(project_type=project_type, near_m=near, line_width_m=width, point_radius_m=radius,
+                         area_method=method, within=_parse_within(within or []), workers=workers),
+                    dict(layer=projects_layer, encoding=encoding, crs=crs), (engine, scheduler), not no_xlsx)
+            return
         read, ws, layers, catalog = _load_inputs(projects, workspace, extra, base_catalog, projects_layer=projects_layer,
                                                  encoding=encoding, crs=crs)
         try:
@@ -274,20 +288,39 @@ def _write_to_postgis(result: Any, out: str, out_src: Any, strict: bool) -> None
     _end_on_record(result, strict)
 
 
-def _load_inputs(projects: str | None, workspace: Path | None, extra: list[tuple[str, Path, str | None]],
-                 base_catalog: Any, **read_kw: Any) -> tuple[Any, Any, dict, Any]:
-    """The projects as read, the workspace (or None), the constraint layers by kind and the catalogue.
+def _stream(projects: str | None, workspace: Path | None, extra: list, base_catalog: Any, chunk: int, audit: dict,
+            out: Path, strict: bool, log: Path | None, options: dict, read_kw: dict, engine: tuple, xlsx: bool) -> None:
+    """`spatial check --chunk N`: the projects read and checked range by range, every output appended."""
+    ws, layers, catalog = _load_layers(workspace, extra, base_catalog)
+    path = projects or (str(ws.projects.path) if ws is not None and ws.projects is not None else None)
+    if path is None or is_postgis_url(path) or Path(path).suffix.lower() in (".txt", ".xlsx", ".xls", ".csv"):
+        fail("--chunk streams a GIS file of projects (GeoPackage, Shapefile, FlatGeobuf …); pass PROJECTS")
+    writer = StreamedCheckWriter(out, xlsx=xlsx)
+    project_type, within = options.pop("project_type"), options.pop("within")
+    try:
+        with get_engine(engine[0], options["workers"], scheduler=engine[1]) as run_on:
+            for read, result in check_in_chunks(path, ws if ws is not None else layers, project_type, chunk_size=chunk,
+                                                catalog=catalog, within=within, engine=run_on,
+                                                progress=ProgressLines(_log_line), **read_kw, **options):
+                attach_record(result, read, layers if writer.first is None else {})
+                if writer.first is None:
+                    result.audit = add_sources(audit, catalog=catalog, workspace=ws, projects=read, layers=layers,
+                                               checked=result.layers["layer"])
+                writer.add(result)
+    except InputError as exc:
+        fail(str(exc))
+    digest, files = writer.close()
+    write_audit(finish_audit(audit, digest, files.values()), out, log)
+    print_check_summary(digest)
+    for note in digest.notes:
+        console.print(f"[yellow]提示 note:[/] {note}")
+    console.print(f"输出 outputs in {out.resolve()}: {', '.join([*files, AUDIT_FILE])}")
+    _end_on_record(digest, strict)
 
-    The projects file is read first, so that a bad one fails before the layers are read; --layer options add
-    to or replace the workspace's layers."""
-    read = None
-    if projects is not None:
-        if not is_postgis_url(projects) and not Path(projects).exists():
-            fail(f"{projects}: file not found; check the path")
-        try:
-            read = read_layer(projects, read_kw["projects_layer"], encoding=read_kw["encoding"], crs=read_kw["crs"])
-        except InputError as exc:
-            fail(str(exc))
+
+def _load_layers(workspace: Path | None, extra: list[tuple[str, Path, str | None]],
+                 base_catalog: Any) -> tuple[Any, dict, Any]:
+    """The workspace (or None), the constraint layers by kind (--layer adds or replaces) and the catalogue."""
     ws, catalog = None, base_catalog
     if workspace is not None or not extra:
         simple = {k: str(p) for k, p, lyr in extra if lyr is None}
@@ -304,6 +337,24 @@ def _load_inputs(projects: str | None, workspace: Path | None, extra: list[tuple
         fail(str(exc))
     if ws is not None:
         ws.layers = layers
+    return ws, layers, catalog
+
+
+def _load_inputs(projects: str | None, workspace: Path | None, extra: list[tuple[str, Path, str | None]],
+                 base_catalog: Any, **read_kw: Any) -> tuple[Any, Any, dict, Any]:
+    """The projects as read, the workspace (or None), the constraint layers by kind and the catalogue.
+
+    The projects file is read first, so that a bad one fails before the layers are read; --layer options add
+    to or replace the workspace's layers."""
+    read = None
+    if projects is not None:
+        if not is_postgis_url(projects) and not Path(projects).exists():
+            fail(f"{projects}: file not found; check the path")
+        try:
+            read = read_layer(projects, read_kw["projects_layer"], encoding=read_kw["encoding"], crs=read_kw["crs"])
+        except InputError as exc:
+            fail(str(exc))
+    ws, layers, catalog = _load_layers(workspace, extra, base_catalog)
     if read is None:
         if ws is None or ws.projects is None:
             fail("no projects file given and the workspace names none; pass PROJECTS, e.g. "

@@ -259,7 +259,8 @@ def finish_audit(audit: dict[str, Any], result: Any, outputs: Iterable[str | Pat
     not_checked = set_aside_count(result).get("项目 project", 0)
     audit["area_method"] = s.get("area_method")
     audit["settings"] = {k: _jsonable(v) for k, v in s.items()}
-    audit["counts"] = {"projects": int(len(result.summary)) + not_checked, "checked": int(len(result.summary)),
+    checked = int(sum(counts.values()))   # of every project, also when the summary is a streamed check's digest
+    audit["counts"] = {"projects": checked + not_checked, "checked": checked,
                        "verdicts": {**counts, NOT_CHECKED: not_checked}, "layers_checked": int(len(result.layers))}
     audit.update(_findings(getattr(result, "record", None)))
     audit["notes"] = list(result.notes)

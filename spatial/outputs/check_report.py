@@ -43,7 +43,7 @@ def _verdict_counts_html(result: CheckResult) -> str:
     """The verdict counts, with the projects set aside when reading counted as 未检查 not checked and named."""
     verdicts = result.verdicts
     parts: list[str] = []
-    counts = result.summary["verdict"].value_counts()
+    counts = result.verdict_counts
     rec = record_table(result)
     not_checked = rec[(rec["scope"] == PROJECT_SCOPE) & (rec["kind"] == "set_aside")]
     unchecked_row = (f'<tr><td><span class="prohibited">{html.escape(NOT_CHECKED_LABEL)}</span></td>'

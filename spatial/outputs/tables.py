@@ -11,12 +11,14 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import shapely
+import xlsxwriter
 
 from spatial.geo.crs import CGCS2000
 from spatial.outputs.html import html_page, html_table
 
 __all__ = ["EXCEL_CELL_MAX", "FORMULA_PREFIXES", "HEADERS", "bilingual", "markdown_table", "neutralise",
-           "neutralise_frame", "write_csv", "write_excel", "write_gpkg", "write_tables"]
+           "neutralise_frame", "write_csv", "write_excel", "write_gpkg", "write_tables", "append_csv", "append_gpkg",
+           "StreamingWorkbook"]
 
 GEOGRAPHIC = CGCS2000
 
@@ -196,12 +198,14 @@ def _cells(col: pd.Series) -> list[Any]:
     return values.tolist()
 
 
-def _write_sheet(sheet: Any, df: pd.DataFrame, header: Any) -> None:
-    """Header and rows of ``df`` into an XlsxWriter worksheet, as ``to_excel(index=False)`` writes them."""
-    sheet.write_row(0, 0, [str(c) for c in df.columns], header)
+def _write_sheet(sheet: Any, df: pd.DataFrame, header: Any, start_row: int = 0, with_header: bool = True) -> None:
+    """Header and rows of ``df`` into an XlsxWriter worksheet, as ``to_excel(index=False)`` writes them; the
+    rows go below the first ``start_row`` data rows (appending to a sheet: ``with_header=False``)."""
+    if with_header:
+        sheet.write_row(0, 0, [str(c) for c in df.columns], header)
     write_string, write_number, write_boolean = sheet.write_string, sheet.write_number, sheet.write_boolean
     cols = [_cells(df[c]) for c in df.columns]
-    for r, row in enumerate(zip(*cols), start=1):
+    for r, row in enumerate(zip(*cols), start=start_row + 1):
         for c, value in enumerate(row):
             if value is None:
                 continue
@@ -245,6 +249,73 @@ def write_gpkg(layers: Mapping[str, pd.DataFrame], path: str | Path) -> Path:
             gdf = gpd.GeoDataFrame(gdf, geometry=gdf.geometry.name, crs=gdf.crs)
         gdf.to_file(path, layer=name, driver="GPKG", engine="pyogrio")
     return path
+
+
+def append_csv(df: pd.DataFrame, path: str | Path) -> Path:
+    """Rows appended to a CSV written by :func:`write_csv` (same neutralised cells, no second header)."""
+    neutralise_frame(df).to_csv(path, mode="a", header=False, index=False, encoding="utf-8")
+    return Path(path)
+
+
+def append_gpkg(layers: Mapping[str, pd.DataFrame], path: str | Path) -> Path:
+    """Features appended to the layers of a GeoPackage written by :func:`write_gpkg` (a layer it lacks is
+    created); empty frames are skipped."""
+    for name, gdf in layers.items():
+        if len(gdf) == 0:
+            continue
+        frame = gdf if isinstance(gdf, gpd.GeoDataFrame) else pd.DataFrame(gdf)
+        pyogrio.write_dataframe(frame, path, layer=name, driver="GPKG", append=True)
+    return Path(path)
+
+
+class StreamingWorkbook:
+    """A workbook written in pieces, in constant memory (XlsxWriter ``constant_memory``): each :meth:`append`
+    adds rows below a sheet's last; cells are neutralised and cut as :func:`write_excel` does them, and a
+    sheet stops at Excel's row limit with a note.
+
+    Parameters
+    ----------
+    path : str or Path
+        The workbook.
+    notes : list of str
+        Receives the cut cells and the sheets that reached Excel's row limit.
+    """
+
+    ROW_LIMIT = 1_048_575
+
+    def __init__(self, path: str | Path, notes: list[str]) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.notes = notes
+        self.book = xlsxwriter.Workbook(str(self.path), {**_XLSX_OPTIONS, "constant_memory": True})
+        self.header = self.book.add_format({"bold": True, "border": 1, "align": "center", "valign": "top"})
+        self.sheets: dict[str, Any] = {}
+        self.rows: dict[str, int] = {}
+
+    def append(self, name: str, df: pd.DataFrame) -> None:
+        """Rows of ``df`` below the sheet's last (the sheet and its header on the first call)."""
+        key = name[:31]
+        df = _cut_long_cells(neutralise_frame(df), f"{self.path.name}: sheet {key}", self.notes)
+        if key not in self.sheets:
+            sheet = self.sheets[key] = self.book.add_worksheet(key)
+            sheet.freeze_panes(1, 0)
+            for i, col in enumerate(df.columns):
+                sheet.set_column(i, i, min(60, max(10, len(str(col)) + 2, *(len(str(v)) + 2 for v in df[col].head(200)))))
+            sheet.write_row(0, 0, [str(c) for c in df.columns], self.header)
+            self.rows[key] = 0
+        room = self.ROW_LIMIT - self.rows[key]
+        if len(df) > room:
+            self.notes.append(f"{self.path.name}: sheet {key} stops at Excel's {self.ROW_LIMIT:,d} rows; the CSV holds "
+                              "every row")
+            df = df.head(max(room, 0))
+        if len(df):
+            _write_sheet(self.sheets[key], df.astype(object) if not _plain(df) else df, self.header, self.rows[key],
+                         with_header=False)
+            self.rows[key] += len(df)
+
+    def close(self) -> Path:
+        self.book.close()
+        return self.path
 
 
 # Bilingual headers of every table written by the indicator commands (internal column -> header).

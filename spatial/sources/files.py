@@ -48,7 +48,7 @@ from spatial.sources.findings import Finding, ReadResult
 from spatial.sources.postgis import is_postgis_url, read_postgis_source
 from spatial.sources.validation import _validate, degenerate_polygons
 
-__all__ = ["read_layer", "Finding", "ReadResult", "degenerate_polygons", "InputError"]
+__all__ = ["read_layer", "feature_count", "Finding", "ReadResult", "degenerate_polygons", "InputError"]
 
 # KML/LIBKML bookkeeping fields dropped when they hold nothing but their defaults
 _KML_BOOKKEEPING = ("timestamp", "begin", "end", "altitudeMode", "tessellate", "extrude", "visibility", "drawOrder",
@@ -225,13 +225,15 @@ def _named_errors(func: Any) -> Any:
 
 @_named_errors
 def read_layer(path: str | Path, layer: str | None = None, *, encoding: str | None = None, crs: Any = None,
-               name_field: str | None = None) -> ReadResult:
+               name_field: str | None = None, rows: tuple[int, int] | None = None) -> ReadResult:
     """Read one layer of a vector file, validated; see the module docstring for what is checked.
 
     ``layer``: the layer of a multi-layer source (GeoPackage, KML folders…); required when it holds
     several.  ``encoding``: force the attribute encoding (Shapefile; boundary-point txt).  ``crs``: the
     CRS the coordinates are in, overriding the file's (no transformation).  ``name_field``: the field
-    naming features in messages (default: the usual name fields, see :func:`feature_names`).
+    naming features in messages (default: the usual name fields, see :func:`feature_names`).  ``rows``:
+    ``(skip, count)`` to read a range of features of a GDAL source (a streamed check); feature numbers stay
+    those of the file.
 
     A string starting with ``postgresql://`` or ``postgres://`` is read from PostGIS
     (:func:`spatial.sources.postgis.read_postgis`; ``layer`` is then the table when the URL names none).
@@ -271,7 +273,9 @@ def read_layer(path: str | Path, layer: str | None = None, *, encoding: str | No
     try:
         with _warnings.catch_warnings():
             _warnings.simplefilter("ignore", RuntimeWarning)
-            gdf = pyogrio.read_dataframe(source, layer=lyr, encoding=enc_pass)
+            skip, count = rows if rows is not None else (0, None)
+            gdf = pyogrio.read_dataframe(source, layer=lyr, encoding=enc_pass, skip_features=skip,
+                                         max_features=count)
     except Exception as exc:  # noqa: BLE001
         fix = " (try --encoding gbk or --encoding utf-8)" if isinstance(exc, UnicodeDecodeError) else ""
         raise InputError(f"{src}: layer {lyr!r} cannot be read ({_gdal_message(exc)}){fix}") from None
@@ -282,6 +286,8 @@ def read_layer(path: str | Path, layer: str | None = None, *, encoding: str | No
     if driver in ("KML", "LIBKML"):
         gdf = _drop_kml_bookkeeping(gdf)
     gdf = gdf.reset_index(drop=True)
+    if rows is not None:
+        gdf.index = gdf.index + rows[0]   # positions in the file, so feature numbers are the file's
 
     gdf, crs_source = _resolve_crs(gdf, src, crs, driver, path, warnings)
     repairs: list[Finding] = []
@@ -298,6 +304,13 @@ def read_layer(path: str | Path, layer: str | None = None, *, encoding: str | No
 # file extensions each driver's files carry (a folder or a .zip may hold any)
 _DRIVER_EXTS = {"GPKG": (".gpkg",), "GeoJSON": (".geojson", ".json"), "ESRI Shapefile": (".shp",),
                 "KML": (".kml",), "LIBKML": (".kml", ".kmz"), "FlatGeobuf": (".fgb",)}
+
+
+def feature_count(path: str | Path, layer: str | None = None) -> int:
+    """How many features a GDAL source's layer holds (to read it in ranges with ``read_layer(rows=…)``)."""
+    source = _gdal_source(_resolve_path(Path(path), str(path)))
+    lyr = _choose_layer(_list_layers(source, str(path)), layer, str(path), source)
+    return int(pyogrio.read_info(source, layer=lyr)["features"])
 
 
 def _extension_warning(path: Path, driver: str, src: str, warnings: list[Finding]) -> None:
