@@ -30,6 +30,11 @@ def _cli(parcels: Path, red: Path, out: Path, chunk: int | None) -> list[str]:
     return cmd + (["--chunk", str(chunk)] if chunk else [])
 
 
+def _numbers(run: dict) -> dict:
+    """A run's measures without the command's own output."""
+    return {k: v for k, v in run.items() if k not in ("stdout", "stderr")}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--parcels", type=int, nargs="+", default=[100_000, 400_000])
@@ -48,10 +53,10 @@ def main() -> None:
         path = work / f"parcels_{n}.gpkg"
         par_all.head(n).to_file(path, layer="parcels")
         r = timed(_cli(path, red_path, work / f"out_{n}", args.chunk))
-        rows.append({"parcels": n, "run": f"--chunk {args.chunk}", **r})
+        rows.append({"parcels": n, "run": f"--chunk {args.chunk}", **_numbers(r)})
         print(json.dumps(rows[-1]), flush=True)
     r = timed(_cli(work / f"parcels_{sizes[0]}.gpkg", red_path, work / "out_whole", None))
-    rows.append({"parcels": sizes[0], "run": "whole (no --chunk)", **r})
+    rows.append({"parcels": sizes[0], "run": "whole (no --chunk)", **_numbers(r)})
     print(json.dumps(rows[-1]), flush=True)
     streamed = [x for x in rows if x["run"].startswith("--chunk")]
     ratio = streamed[-1]["peak_rss_mb"] / streamed[0]["peak_rss_mb"]
