@@ -46,8 +46,6 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["STATUS_OK", "STATUS_SLIVERS", "STATUS_CONFLICT", "STATUS_GAP", "STATUS_OUTSIDE",
            "ConflictResult", "check_conflicts", "conflicts_from_layers"]
 
-GEOGRAPHIC = CGCS2000
-
 STATUS_OK = "一致 consistent"
 STATUS_SLIVERS = "仅碎片 slivers only"
 STATUS_CONFLICT = "冲突 conflict"
@@ -139,8 +137,8 @@ def conflicts_from_layers(
     cols = ["check", "check_label", "layer_a", "layer_b", "area_m2", "area_ha", "perimeter_m", "mean_width_m",
             "sliver", "unit", "geometry"]
     pieces = (pd.concat(piece_frames, ignore_index=True) if piece_frames
-              else gpd.GeoDataFrame(columns=cols, geometry="geometry", crs=GEOGRAPHIC))
-    pieces = gpd.GeoDataFrame(pieces, geometry="geometry", crs=GEOGRAPHIC)
+              else gpd.GeoDataFrame(columns=cols, geometry="geometry", crs=CGCS2000))
+    pieces = gpd.GeoDataFrame(pieces, geometry="geometry", crs=CGCS2000)
     settings = {"area_method": method, "sliver_m2": slivers[0], "sliver_width_m": slivers[1],
                 "overlay": "EPSG:4490, layers dissolved first (spatial.geo.area)"}
     return ConflictResult(pd.DataFrame(rows, columns=_SUMMARY_COLUMNS), pieces, settings)
@@ -233,7 +231,7 @@ def _check_rows(head: dict[str, Any], check: tuple, territory: Units | None, uni
     frame = gpd.GeoDataFrame({
         **head, "area_m2": pcs.area_m2, "area_ha": pcs.area_m2 / 1e4, "perimeter_m": pcs.perimeter_m,
         "mean_width_m": pcs.mean_width_m, "sliver": pcs.sliver.astype(int), "unit": owner_names,
-    }, geometry=gpd.GeoSeries(pcs.geoms, crs=GEOGRAPHIC), crs=GEOGRAPHIC)
+    }, geometry=gpd.GeoSeries(pcs.geoms, crs=CGCS2000), crs=CGCS2000)
     return rows, frame
 
 

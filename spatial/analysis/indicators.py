@@ -44,8 +44,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["IndicatorResult", "indicator_result", "compute_indicators", "area_share_rows", "flatten_by_precedence"]
 
-GEOGRAPHIC = CGCS2000
-
 def _filtered(gdf: gpd.GeoDataFrame, cond: Mapping[str, Any] | None) -> gpd.GeoDataFrame:
     """Features of a layer selected by an indicator's ``where`` (field + values / prefix)."""
     if not cond:
@@ -229,8 +227,8 @@ def indicator_result(
     breakdown: list[dict[str, Any]] = []
     part_rows: list[dict[str, Any]] = []
     notes: list[str] = []
-    mine_register = gpd.GeoDataFrame(geometry=[], crs=GEOGRAPHIC)
-    to_restore = gpd.GeoDataFrame(geometry=[], crs=GEOGRAPHIC)
+    mine_register = gpd.GeoDataFrame(geometry=[], crs=CGCS2000)
+    to_restore = gpd.GeoDataFrame(geometry=[], crs=CGCS2000)
     for spec in specs:
         if spec.method == "mine_restoration":
             layer = workspace.layer(spec.kinds[0]) if spec.kinds else None
@@ -251,7 +249,7 @@ def indicator_result(
                                   "area_m2": a, "geometry": g})
     table = pd.DataFrame(rows, columns=_TABLE_COLUMNS)
     parts_gdf = gpd.GeoDataFrame(part_rows or None, columns=["indicator_id", "kind", "kind_label", "area_m2",
-                                                             "geometry"], geometry="geometry", crs=GEOGRAPHIC)
+                                                             "geometry"], geometry="geometry", crs=CGCS2000)
     settings = {
         "workspace": workspace.name, "illustrative": bool(getattr(workspace, "illustrative", False)),
         "area_method": method, "by": by or "", "territory_kind": workspace.settings.get("territory_kind", ""),

@@ -58,8 +58,6 @@ from spatial.rules.catalog import bundled_catalog
 from spatial.sources.files import read_layer
 from spatial.sources.names import feature_names
 
-GEOGRAPHIC = CGCS2000
-
 if TYPE_CHECKING:  # pragma: no cover
     from spatial.sources.workspace import Workspace
 
@@ -205,7 +203,7 @@ def units_from_layer(source: str | Path | gpd.GeoDataFrame, method: AreaMethod =
     gdf = source if isinstance(source, gpd.GeoDataFrame) else read_layer(source).gdf
     if gdf.crs is None:
         raise InputError("the units layer has no CRS; set it first, e.g. gdf.set_crs('EPSG:4490')")
-    geo = gdf if gdf.crs.equals(GEOGRAPHIC) else to_workspace_crs(gdf)
+    geo = gdf if gdf.crs.equals(CGCS2000) else to_workspace_crs(gdf)
     geoms = polygonal(np.asarray(geo.geometry.values, dtype=object))
     bad = ~shapely.is_valid(geoms)
     if bad.any():
@@ -306,12 +304,12 @@ def _pieces_frame(versions: Sequence[Version], steps: Sequence[_Step]) -> gpd.Ge
                 frames.append(gpd.GeoDataFrame(
                     {"step": label, "change": change, "sliver": pcs.sliver.astype(int), "area_m2": pcs.area_m2,
                      "area_ha": pcs.area_m2 / 1e4},
-                    geometry=gpd.GeoSeries([shapely.MultiPolygon([g]) for g in pcs.geoms], crs=GEOGRAPHIC),
-                    crs=GEOGRAPHIC))
+                    geometry=gpd.GeoSeries([shapely.MultiPolygon([g]) for g in pcs.geoms], crs=CGCS2000),
+                    crs=CGCS2000))
     if not frames:
         return gpd.GeoDataFrame(columns=["step", "change", "sliver", "area_m2", "area_ha", "geometry"],
-                                geometry="geometry", crs=GEOGRAPHIC)
-    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=GEOGRAPHIC)
+                                geometry="geometry", crs=CGCS2000)
+    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=CGCS2000)
 
 
 def _overall(rows: pd.DataFrame, territory_kind: str) -> tuple[str, list[str]]:

@@ -37,7 +37,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["STATES", "state_labels", "classify_mines", "mine_rows", "MineOutput"]
 
-GEOGRAPHIC = CGCS2000
 STATES = ("restored", "restoring", "not_restored", "active")   # the catalogue's [mine_states] word lists
 UNKNOWN_LABEL = "未知 unknown"
 
@@ -131,12 +130,12 @@ def mine_rows(
     name_field: str | None = None,
 ) -> MineOutput:
     """Indicator rows (by count and by area, one per target) per unit, the mine register and the mines to restore."""
-    empty = gpd.GeoDataFrame(geometry=[], crs=GEOGRAPHIC)
+    empty = gpd.GeoDataFrame(geometry=[], crs=CGCS2000)
     if gdf is None or len(gdf) == 0:
         return MineOutput(_no_data_rows(spec, unit_sets, catalog, min_coverage), empty, empty, [])
     kind = catalog.kinds.get("mine_site") if catalog is not None else None
     status_field = (kind.extra.get("status_field") if kind is not None else None) or "status"
-    gdf = to_workspace_crs(gdf) if not gdf.crs.equals(GEOGRAPHIC) else gdf
+    gdf = to_workspace_crs(gdf) if not gdf.crs.equals(CGCS2000) else gdf
     words = (catalog or bundled_catalog()).mine_states
     info = classify_mines(gdf, status_field=status_field, name_field=name_field, words=words)
     notes = []
@@ -156,7 +155,7 @@ def mine_rows(
             rows.extend(_area_rows(spec, units, i, mines, owner == i, catalog, min_coverage))
     register = gpd.GeoDataFrame(info.assign(state=[state_labels(words)[s] for s in info["state"]],
                                             area_m2=mines.areas, area_ha=mines.areas / 1e4, unit=unit_col),
-                                geometry=gpd.GeoSeries(mines.geoms, index=gdf.index, crs=GEOGRAPHIC), crs=GEOGRAPHIC)
+                                geometry=gpd.GeoSeries(mines.geoms, index=gdf.index, crs=CGCS2000), crs=CGCS2000)
     register = register[["name", "mine_status", "state", "abandoned", "needing", "restored", "area_m2", "area_ha",
                          "unit", "geometry"]]
     to_restore = register[register["needing"] & ~register["restored"]].reset_index(drop=True)

@@ -21,7 +21,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["Units", "normalise_terrain", "territory_units", "territory_and_units", "units_of", "unit_names"]
 
-GEOGRAPHIC = CGCS2000
 MIN_COVERAGE = 0.99        # default: a unit less covered than this by the workspace territory gets 无数据 no data
 
 _TERRAIN_ALIASES = {
@@ -64,7 +63,7 @@ def normalise_terrain(value: Any) -> str | None:
 
 def _make_units(kind: str, kind_label: str, gdf: gpd.GeoDataFrame, name_field: str | None,
                 default_terrain: str | None, method: AreaMethod, territory: Any | None) -> Units:
-    geoms = polygonal(np.asarray(to_workspace_crs(gdf).geometry.values if not gdf.crs.equals(GEOGRAPHIC)
+    geoms = polygonal(np.asarray(to_workspace_crs(gdf).geometry.values if not gdf.crs.equals(CGCS2000)
                                  else gdf.geometry.values, dtype=object))
     bad = ~shapely.is_valid(geoms)
     if bad.any():

@@ -34,8 +34,6 @@ from spatial.geo.ops import (
 from spatial.rules.catalog import bundled_catalog
 from spatial.sources.files import read_layer
 
-GEOGRAPHIC = CGCS2000
-
 if TYPE_CHECKING:  # pragma: no cover
     from spatial.rules.catalog import Catalog
     from spatial.sources.workspace import Workspace
@@ -134,10 +132,10 @@ def diff_layers(
                 "change": change, "sliver": pcs.sliver.astype(int), "area_m2": pcs.area_m2,
                 "area_ha": pcs.area_m2 / 1e4, "area_mu": pcs.area_m2 / (1e4 / 15), "perimeter_m": pcs.perimeter_m,
                 "mean_width_m": pcs.mean_width_m, "unit": owner,
-            }, geometry=gpd.GeoSeries(pcs.geoms, crs=GEOGRAPHIC), crs=GEOGRAPHIC))
+            }, geometry=gpd.GeoSeries(pcs.geoms, crs=CGCS2000), crs=CGCS2000))
     cols = ["change", "sliver", "area_m2", "area_ha", "area_mu", "perimeter_m", "mean_width_m", "unit", "geometry"]
-    pieces = (gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=GEOGRAPHIC)
-              if frames else gpd.GeoDataFrame(columns=cols, geometry="geometry", crs=GEOGRAPHIC))
+    pieces = (gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=CGCS2000)
+              if frames else gpd.GeoDataFrame(columns=cols, geometry="geometry", crs=CGCS2000))
     settings = {"area_method": method, "sliver_m2": sliver_m2, "sliver_width_m": sliver_width_m,
                 "kind": kind_label, "rule": RULE, "overlay": "EPSG:4490, each version dissolved first (spatial.geo.area)"}
     return DiffResult(pd.DataFrame(rows, columns=_SUMMARY_COLUMNS), pieces, settings)

@@ -19,10 +19,8 @@ from shapely.errors import GEOSException
 from spatial.geo.area import AreaMethod, area_m2, length_m
 from spatial.geo.crs import CGCS2000, to_workspace_crs
 
-__all__ = ["GRID_DEG", "polygonal", "explode", "dissolve", "clip", "difference", "measure", "layer_geoms",
+__all__ = ["GRID_DEG", "polygonal", "explode", "dissolve", "clip", "difference", "measure", "measure_length", "layer_geoms",
            "Pieces", "pieces_of", "UnitSplit", "split_by_units", "keep_dim"]
-
-GEOGRAPHIC = CGCS2000
 
 GRID_DEG = 1e-9            # fallback precision grid (degrees, ≈ 0.1 mm) when GEOS refuses an overlay
 
@@ -107,13 +105,22 @@ def difference(a: Any, b: Any) -> Any:
 
 def measure(geoms: Any, method: AreaMethod) -> np.ndarray:
     """Area (m²) of each geometry with spatial.geo.area (geometries in EPSG:4490); empty or missing -> 0."""
-    return area_m2(gpd.GeoSeries(np.asarray(geoms, dtype=object).ravel(), crs=GEOGRAPHIC), method)
+    return area_m2(gpd.GeoSeries(np.asarray(geoms, dtype=object).ravel(), crs=CGCS2000), method)
+
+
+def measure_length(geoms: Any) -> np.ndarray:
+    """Geodesic (GRS80) length (m) of each geometry in EPSG:4490 (a polygon's perimeter); empty -> 0."""
+    arr = np.asarray(geoms, dtype=object).ravel()
+    if len(arr) == 0:
+        return np.zeros(0)
+    return np.asarray(length_m(gpd.GeoSeries(arr, crs=CGCS2000)), dtype=float)
+
 
 def layer_geoms(gdf: gpd.GeoDataFrame) -> np.ndarray:
     """The polygonal geometries of a layer in EPSG:4490, invalid ones repaired, empty ones dropped."""
     if gdf.crs is None:
         raise ValueError("a layer without a CRS cannot be measured: set its CRS first (e.g. EPSG:4490)")
-    if not gdf.crs.equals(GEOGRAPHIC):
+    if not gdf.crs.equals(CGCS2000):
         gdf = to_workspace_crs(gdf)
     arr = polygonal(np.asarray(gdf.geometry.values, dtype=object))
     if len(arr) == 0:
@@ -151,7 +158,7 @@ def pieces_of(geom: Any, method: AreaMethod, sliver_m2: float, sliver_width_m: f
     if len(geoms) and (areas <= 0).any():  # degenerate rings left by an overlay: no area, not a piece
         geoms, areas = geoms[areas > 0], areas[areas > 0]
     if len(geoms):
-        perim = np.asarray(length_m(gpd.GeoSeries(geoms, crs=GEOGRAPHIC)), dtype=float)
+        perim = measure_length(geoms)
     else:
         perim = np.zeros(0)
     width = np.divide(2.0 * areas, perim, out=np.zeros(len(geoms)), where=perim > 0)

@@ -20,8 +20,6 @@ __all__ = ["EXCEL_CELL_MAX", "FORMULA_PREFIXES", "HEADERS", "bilingual", "markdo
            "neutralise_frame", "write_csv", "write_excel", "write_gpkg", "write_tables", "append_csv", "append_gpkg",
            "StreamingWorkbook"]
 
-GEOGRAPHIC = CGCS2000
-
 # A cell whose text starts with one of these is run as a formula (or DDE command) by Excel, LibreOffice and
 # WPS when a CSV is opened; OWASP's "CSV injection" advice: prefix a single quote, which shows as text.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -507,7 +505,7 @@ def _gpkg_ready(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """A copy ready for GeoPackage: CRS set, polygons promoted to multipolygons (one geometry type per layer)."""
     gdf = gdf.copy()
     if gdf.crs is None:
-        gdf = gdf.set_crs(GEOGRAPHIC)
+        gdf = gdf.set_crs(CGCS2000)
     geoms = np.asarray(gdf.geometry.values, dtype=object)
     if len(geoms):
         single = shapely.get_type_id(geoms) == 3

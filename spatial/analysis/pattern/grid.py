@@ -22,8 +22,9 @@ import rasterio.features
 from affine import Affine
 from pyproj import CRS
 
+from spatial.geo.crs import CGCS2000
+
 #: Geographic CRS of all vector inputs and outputs (CGCS2000).
-GEOGRAPHIC = "EPSG:4490"
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,7 @@ def grid_for(territory: gpd.GeoDataFrame, cell_m: float) -> Grid:
 
 
 def _centre_lon(gdf: gpd.GeoDataFrame) -> float:
-    geo = gdf.to_crs(GEOGRAPHIC)
+    geo = gdf.to_crs(CGCS2000)
     xmin, _, xmax, _ = geo.total_bounds
     return 0.5 * (xmin + xmax)
 

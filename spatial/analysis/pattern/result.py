@@ -22,7 +22,8 @@ import rasterio.features
 from shapely.geometry import LineString, Point, shape
 from shapely.ops import unary_union
 
-from spatial.analysis.pattern.grid import GEOGRAPHIC, Grid
+from spatial.analysis.pattern.grid import Grid
+from spatial.geo.crs import CGCS2000
 
 NODATA = -9999.0
 LAYERS = ("sources", "corridors", "corridor_zones", "pinch_points", "nodes")
@@ -71,7 +72,7 @@ def polygons_from_labels(labels: np.ndarray, grid: Grid) -> gpd.GeoDataFrame:
         parts.setdefault(int(value), []).append(shape(geom))
     keys = sorted(parts)
     gdf = gpd.GeoDataFrame({"label": keys}, geometry=[unary_union(parts[k]) for k in keys], crs=grid.crs)
-    return gdf.to_crs(GEOGRAPHIC)
+    return gdf.to_crs(CGCS2000)
 
 
 def zone_polygon(flat_cells: np.ndarray, grid: Grid):
@@ -103,4 +104,4 @@ def to_output(df: pd.DataFrame, geoms, grid: Grid) -> gpd.GeoDataFrame:
     """GeoDataFrame in EPSG:4490 from attributes and grid-CRS geometries, with ``computed = 1``."""
     gdf = gpd.GeoDataFrame(df.reset_index(drop=True).copy(), geometry=list(geoms), crs=grid.crs)
     gdf["computed"] = 1
-    return gdf.to_crs(GEOGRAPHIC)
+    return gdf.to_crs(CGCS2000)
