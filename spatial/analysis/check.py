@@ -39,8 +39,6 @@ import shapely
 
 from spatial.analysis.check_inputs import (
     Projects,
-    _area,
-    _length_m,
     constraint_layers,
     prepare_projects,
 )
@@ -49,6 +47,7 @@ from spatial.engine.prepared import ConstraintLayer
 from spatial.errors import InputError
 from spatial.geo.area import AreaMethod
 from spatial.geo.crs import CGCS2000
+from spatial.geo.ops import measure, measure_length
 from spatial.geo.units import convert_area
 from spatial.rules.catalog import Catalog, LayerKind, Rule, bundled_catalog
 from spatial.rules.verdicts import Verdicts
@@ -198,12 +197,12 @@ def overlay_layer(pr: Projects, layer: ConstraintLayer, engine: Any, *, method: 
     hits_l: list[np.ndarray] = []
     if len(area_idx):
         # a project inside one feature overlaps it with its own area
-        pcs, m2, q, l = engine.overlay(pr.area_target[area_idx], layer, 2, lambda g: _area(g, method),
+        pcs, m2, q, l = engine.overlay(pr.area_target[area_idx], layer, 2, lambda g: measure(g, method),
                                        pr.area_m2[area_idx], tick)
         area_pieces[area_idx], overlap_m2[area_idx] = pcs, m2
         hits_q.append(area_idx[q]), hits_l.append(l)
     if len(line_idx):
-        pcs, lens, q, l = engine.overlay(pr.line_target[line_idx], layer, 1, _length_m, pr.length_m[line_idx], tick)
+        pcs, lens, q, l = engine.overlay(pr.line_target[line_idx], layer, 1, measure_length, pr.length_m[line_idx], tick)
         line_pieces[line_idx], overlap_len[line_idx] = pcs, lens
         hits_q.append(line_idx[q]), hits_l.append(l)
     features, feature_count = _touched_features(hits_q, hits_l, layer, n)

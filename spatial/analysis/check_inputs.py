@@ -17,9 +17,9 @@ import shapely
 
 from spatial.engine.prepared import ConstraintLayer
 from spatial.errors import InputError
-from spatial.geo.area import AreaMethod, area_m2, length_m
+from spatial.geo.area import AreaMethod
 from spatial.geo.crs import CGCS2000, to_workspace_crs
-from spatial.geo.ops import _LINE_TYPES, _POINT_TYPES, _POLY_TYPES, keep_dim
+from spatial.geo.ops import _LINE_TYPES, _POINT_TYPES, _POLY_TYPES, keep_dim, measure, measure_length
 from spatial.geo.zones import buffer_m
 from spatial.rules.catalog import Catalog, LayerKind, load_catalog
 from spatial.sources.files import degenerate_polygons
@@ -30,17 +30,6 @@ __all__ = ["Projects", "prepare_projects", "constraint_layers", "PreparedLayers"
 POINT_QUAD_SEGS = 32             # 128-sided circles: area within 0.04 % of πr²
 
 LINE_QUAD_SEGS = 16              # round joins of corridors: 16 segments per quarter circle
-
-
-def _length_m(geoms: np.ndarray) -> np.ndarray:
-    if len(geoms) == 0:
-        return np.zeros(0)
-    return np.asarray(length_m(gpd.GeoSeries(geoms, crs=CGCS2000)), dtype=float)
-
-
-def _area(geoms: np.ndarray, method: AreaMethod) -> np.ndarray:
-    """Area with spatial.geo.area of the non-empty geometries; 0 for empty or missing ones."""
-    return area_m2(gpd.GeoSeries(geoms, crs=CGCS2000), method)
 
 
 @dataclass
@@ -242,7 +231,7 @@ def prepare_projects(projects: gpd.GeoDataFrame, project_type: str | None, catal
         geoms[needle] = [shapely.line_merge(shapely.union_all(shapely.boundary(g))) for g in geoms[needle]]
         kind[needle], poly = "line", poly & ~needle
         notes.extend(f"project #{numbers[i]} {names[i]} is a polygon of zero area: checked as the line it draws "
-                     f"({_length_m(geoms[i:i + 1])[0]:,.1f} m); redraw it as a polygon" for i in np.flatnonzero(needle))
+                     f"({measure_length(geoms[i:i + 1])[0]:,.1f} m); redraw it as a polygon" for i in np.flatnonzero(needle))
         gdf = gdf.set_geometry(gpd.GeoSeries(geoms, crs=CGCS2000, index=gdf.index))
     invalid = poly & ~engine.map(shapely.is_valid, geoms)
     if invalid.any():
@@ -272,9 +261,9 @@ def prepare_projects(projects: gpd.GeoDataFrame, project_type: str | None, catal
     has_area = ~shapely.is_missing(area_target)
     lengths = np.zeros(n)
     if line.any():
-        lengths[line] = engine.map(_length_m, geoms[line], piece=5_000)
+        lengths[line] = engine.map(measure_length, geoms[line], piece=5_000)
     areas = np.zeros(n)
-    areas[has_area] = engine.map(lambda g: _area(g, method), area_target[has_area], piece=5_000)
+    areas[has_area] = engine.map(lambda g: measure(g, method), area_target[has_area], piece=5_000)
     _degenerate_notes(gdf.set_geometry(gpd.GeoSeries(geoms, crs=CGCS2000, index=gdf.index)), areas, numbers, names,
                       catalog, notes)
     return Projects(gdf=gdf, geoms=geoms, names=names.to_numpy(dtype=object), numbers=numbers, types=types, kind=kind,
