@@ -37,6 +37,14 @@ def _bilingual(df: pd.DataFrame) -> pd.DataFrame:
     return df.rename(columns={c: BALANCE_HEADERS.get(c, c) for c in df.columns})
 
 
+def _page_and_json(stem: Path, title: str, body: str, data: dict) -> dict[str, Path]:
+    """STEM.html (the bilingual page) and STEM.json (the result for programs)."""
+    page, js = stem.with_suffix(".html"), stem.with_suffix(".json")
+    page.write_text(html_page(title, body), encoding="utf-8")
+    js.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
+    return {"html": page, "json": js}
+
+
 def write_balance_outputs(result: BalanceResult, out_dir: str | Path) -> dict[str, Path]:
     """balance.csv (one row per side), balance_verdict.csv, balance_parcels.csv, balance.xlsx, balance.html,
     balance.json and balance_patches.gpkg (the compensation patches)."""
@@ -56,10 +64,8 @@ def write_balance_outputs(result: BalanceResult, out_dir: str | Path) -> dict[st
     notes = "".join(f"<p>{html.escape(n)}</p>" for n in result.notes)
     body = (f"<p>{html.escape(intro)}</p>{html_table(sides)}<h2>结论 Verdict</h2>{html_table(verdict)}{notes}"
             f"<h2>地块 Parcels</h2>{html_table(parcels)}")
-    paths["html"] = out / "balance.html"
-    paths["html"].write_text(html_page("耕地占补平衡 Farmland occupation–compensation balance", body), encoding="utf-8")
-    paths["json"] = out / "balance.json"
-    paths["json"].write_text(json.dumps(result.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
+    paths |= _page_and_json(out / "balance", "耕地占补平衡 Farmland occupation–compensation balance", body,
+                            result.to_dict())
     if len(result.patches):
         paths["gpkg"] = write_gpkg({"compensation_patches": result.patches}, out / "balance_patches.gpkg")
     return paths
@@ -77,10 +83,7 @@ def write_ledger_outputs(result: LedgerResult, out_dir: str | Path) -> dict[str,
              f"面积算法 area method: {s['area_method']}; 总体结论 overall ({s['overall']}): {result.verdict}; "
              f"面积减少的单位 units losing area: {flagged}")
     body = f"<p>{html.escape(intro)}</p>{html_table(table)}"
-    paths["html"] = out / "ledger.html"
-    paths["html"].write_text(html_page("一本账 Ledger of versions", body), encoding="utf-8")
-    paths["json"] = out / "ledger.json"
-    paths["json"].write_text(json.dumps(result.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
+    paths |= _page_and_json(out / "ledger", "一本账 Ledger of versions", body, result.to_dict())
     if len(result.pieces):
         paths["gpkg"] = write_gpkg({"changes": result.pieces}, out / "ledger.gpkg")
     return paths
