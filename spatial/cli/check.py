@@ -114,6 +114,18 @@ def print_check_summary(result, limit: int = 50) -> None:
     console.print(line)
 
 
+def _finish(result, where: str, strict: bool) -> None:
+    """What every check run ends with on the terminal: the summary, the notes, where the outputs are, and the
+    reading record (with ``strict``, exit 1 when anything was set aside)."""
+    print_check_summary(result)
+    for note in result.notes:
+        console.print(f"[yellow]提示 note:[/] {note}")
+    if result.settings.get("illustrative"):
+        console.print("[bold yellow]注意 Note:[/] 示意数据，非官方 — illustrative layers, not official data.")
+    console.print(f"输出 outputs in {where}")
+    _end_on_record(result, strict)
+
+
 def _end_on_record(result, strict: bool) -> None:
     """Tell what reading repaired and set aside; with ``strict``, exit 1 when anything was set aside."""
     counts = kind_counts(result)
@@ -254,13 +266,7 @@ def register(app: typer.Typer) -> None:
             files["check_map.html"] = out / "check_map.html"
         write_audit(finish_audit(audit, result, files.values()), out, log)
 
-        print_check_summary(result)
-        for note in result.notes:
-            console.print(f"[yellow]提示 note:[/] {note}")
-        if result.settings.get("illustrative"):
-            console.print("[bold yellow]注意 Note:[/] 示意数据，非官方 — illustrative layers, not official data.")
-        console.print(f"输出 outputs in {out.resolve()}: {', '.join([*files, AUDIT_FILE])}")
-        _end_on_record(result, strict)
+        _finish(result, f"{out.resolve()}: {', '.join([*files, AUDIT_FILE])}", strict)
 
 
 def _postgis_out(out: str) -> Any:
@@ -281,11 +287,7 @@ def _write_to_postgis(result: Any, out: str, out_src: Any, strict: bool) -> None
         tables = write_check_postgis(result, out)
     except InputError as exc:
         fail(str(exc))
-    print_check_summary(result)
-    for note in result.notes:
-        console.print(f"[yellow]提示 note:[/] {note}")
-    console.print(f"输出 outputs in {out_src.shown}: tables {', '.join(tables)}")
-    _end_on_record(result, strict)
+    _finish(result, f"{out_src.shown}: tables {', '.join(tables)}", strict)
 
 
 def _stream(projects: str | None, workspace: Path | None, extra: list, base_catalog: Any, chunk: int, audit: dict,
@@ -311,11 +313,7 @@ def _stream(projects: str | None, workspace: Path | None, extra: list, base_cata
         fail(str(exc))
     digest, files = writer.close()
     write_audit(finish_audit(audit, digest, files.values()), out, log)
-    print_check_summary(digest)
-    for note in digest.notes:
-        console.print(f"[yellow]提示 note:[/] {note}")
-    console.print(f"输出 outputs in {out.resolve()}: {', '.join([*files, AUDIT_FILE])}")
-    _end_on_record(digest, strict)
+    _finish(digest, f"{out.resolve()}: {', '.join([*files, AUDIT_FILE])}", strict)
 
 
 def _load_layers(workspace: Path | None, extra: list[tuple[str, Path, str | None]],
