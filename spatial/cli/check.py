@@ -17,7 +17,6 @@ from rich.progress import (
 from rich.table import Table
 
 from layers import DEMO_WORKSPACE
-from maps.render import write_check_map
 from spatial.analysis.check import DEFAULT_NEAR_M, DEFAULT_POINT_RADIUS_M, check
 from spatial.analysis.streaming import check_in_chunks
 from spatial.cli.options import check_area_method, console, err_console, fail, open_workspace
@@ -257,6 +256,8 @@ def register(app: typer.Typer) -> None:
         out = Path(out)
         map_html = None
         if with_map and len(result.summary) <= MAP_LIMIT:
+            from maps.render import write_check_map  # folium: 0.5 s, paid only when a map is drawn
+
             _, map_html = write_check_map(result, out, ws, offline=offline)
         elif with_map:
             err_console.print(f"[yellow]提示 note:[/] {len(result.summary):,d} projects: no map drawn (more than "

@@ -14,14 +14,12 @@ from rich.progress import Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
 from layers import DEMO_WORKSPACE
-from maps.publish import publish
 from spatial.analysis.check import check
 from spatial.sources.postgis import is_postgis_url
 from spatial.analysis.conflicts import check_conflicts
 from spatial.analysis.indicators import indicator_result
 from spatial.analysis.balance import workspace_balance
 from spatial.analysis.ledger import ledger, workspace_versions
-from spatial.analysis.security_pattern import pattern
 from spatial.cli.compliance import print_balance, print_ledger, register as _register_compliance
 from spatial.cli.pattern import print_pattern, register as _register_pattern
 from spatial.cli.check import print_check_summary
@@ -221,6 +219,10 @@ def demo_cmd(
     ledgered = ledger(ws, workspace=ws, by=by_zone, method=method) if workspace_versions(ws) else None
     if ledgered is not None:
         print_ledger(ledgered)
+    # the pattern (scipy, networkx) and the maps (folium) cost a second at start: imported when used
+    from maps.publish import publish
+    from spatial.analysis.security_pattern import pattern
+
     derived = pattern(ws)
     print_pattern(derived)
     site = publish(ws, out, offline=not online, check_result=result, indicators=indicators, pattern=derived,

@@ -9,12 +9,9 @@ import typer
 
 from layers import DEMO_WORKSPACE
 from maps.layers import DEFAULT_SIMPLIFY_M
-from maps.publish import publish
 from spatial.outputs.record import attach_record
-from maps.render import pattern_map, workspace_map
 from spatial.analysis.check import check
 from spatial.analysis.indicators import indicator_result
-from spatial.analysis.security_pattern import pattern as derive_pattern
 from spatial.cli.options import console, err_console, fail, open_workspace
 from spatial.errors import SpatialError
 
@@ -47,6 +44,10 @@ def register(app: typer.Typer) -> None:
 
         if simplify < 0:
             fail(f"--simplify must be 0 or a positive number of metres, not {simplify}")
+        # folium and the pattern's scipy cost a second at start: imported by the commands that draw
+        from maps.render import pattern_map, workspace_map
+        from spatial.analysis.security_pattern import pattern as derive_pattern
+
         ws = open_workspace(workspace or DEMO_WORKSPACE)
         try:
             if pattern:
@@ -78,6 +79,9 @@ def register(app: typer.Typer) -> None:
 
         if simplify < 0:
             fail(f"--simplify must be 0 or a positive number of metres, not {simplify}")
+        from maps.publish import publish
+        from spatial.analysis.security_pattern import pattern as derive_pattern
+
         ws = open_workspace(workspace or DEMO_WORKSPACE)
         try:
             checked = check(ws.projects.gdf, ws) if ws.projects is not None else None

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.table import Table
 
 from layers import DEMO_WORKSPACE
-from spatial.analysis.pattern import STEPS, PatternResult
-from spatial.analysis.security_pattern import pattern
 from spatial.cli.options import console, err_console, fail, open_workspace
 from spatial.errors import SpatialError
-from spatial.outputs.pattern_report import write_pattern_outputs
+
+if TYPE_CHECKING:
+    from spatial.analysis.pattern import PatternResult
 
 _WS_HELP = "工作空间目录 workspace folder (workspace.toml); default: the Changshan demo"
 
@@ -55,6 +55,11 @@ def register(app: typer.Typer) -> None:
         """生态安全格局 Derive the ecological security pattern: sources, resistance, corridors, pinch points, nodes."""
         if cell is not None and cell <= 0:
             fail(f"--cell must be a positive number of metres, not {cell}")
+        # the pattern's scipy, networkx and rasterio are imported here, not at every command's start
+        from spatial.analysis.pattern import STEPS
+        from spatial.analysis.security_pattern import pattern
+        from spatial.outputs.pattern_report import write_pattern_outputs
+
         ws = open_workspace(workspace or DEMO_WORKSPACE)
         try:
             result = pattern(ws, cell_m=cell, cutoff=cutoff, resistance=resistance,
