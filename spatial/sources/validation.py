@@ -109,16 +109,23 @@ def _may_be_duplicates(geoms: np.ndarray) -> np.ndarray:
     return keys.duplicated(keep=False).to_numpy() | ~np.isfinite(b).all(axis=1)
 
 
-def _non_finite_vertices(geoms: np.ndarray, piece: int = 50_000) -> np.ndarray:
-    """How many x/y coordinates of each geometry are NaN or infinite (in pieces: a big layer's
-    coordinates are not copied all at once)."""
-    out = np.zeros(len(geoms), dtype=np.int64)
+def _scan_vertices(geoms: np.ndarray, piece: int = 50_000) -> tuple[np.ndarray, np.ndarray]:
+    """Per geometry: how many x/y coordinates are NaN or infinite, and whether two consecutive vertices may be
+    the same point (a ring's closing vertex followed by the next ring's first counts too: only a candidate).
+    One pass over the coordinates, in pieces: a big layer's coordinates are not copied all at once."""
+    bad_n = np.zeros(len(geoms), dtype=np.int64)
+    repeats = np.zeros(len(geoms), dtype=bool)
     for start in range(0, len(geoms), piece):
-        coords, idx = shapely.get_coordinates(geoms[start:start + piece], return_index=True)
-        bad = ~np.isfinite(coords).all(axis=1)
+        part = geoms[start:start + piece]
+        coords, idx = shapely.get_coordinates(part, return_index=True)
+        x, y = coords[:, 0], coords[:, 1]
+        bad = ~np.isfinite(x + y)          # a NaN or an infinity in either makes the sum one (cheaper than .all)
         if bad.any():
-            out[start:start + piece] = np.bincount(idx[bad], minlength=len(geoms[start:start + piece]))
-    return out
+            bad[bad] = ~(np.isfinite(x[bad]) & np.isfinite(y[bad]))     # not a finite sum that overflowed
+            bad_n[start:start + len(part)] = np.bincount(idx[bad], minlength=len(part))
+        same = (x[1:] == x[:-1]) & (y[1:] == y[:-1]) & (idx[1:] == idx[:-1])
+        repeats[start + np.unique(idx[1:][same])] = True
+    return bad_n, repeats
 
 
 def _without_repeats(geoms: np.ndarray) -> np.ndarray:
@@ -172,6 +179,7 @@ class _Validation:
     set_aside: list[Finding]
     warnings: list[Finding]
     fam: np.ndarray | None = None
+    repeats: np.ndarray | None = None   # may repeat a vertex (from the coordinate scan); None: not scanned
 
     def label(self, i: int) -> str:
         return self.labels.iloc[i]
@@ -212,7 +220,10 @@ def _set_aside_empty(v: _Validation) -> None:
 def _set_aside_non_finite(v: _Validation) -> None:
     """NaN / Inf coordinates: GEOS cannot compute with them and no repair can guess the true value."""
     live = v.live()
-    counts = _non_finite_vertices(v.geoms[live]) if len(live) else np.zeros(0, dtype=np.int64)
+    counts, repeats = _scan_vertices(v.geoms[live]) if len(live) else (np.zeros(0, dtype=np.int64), None)
+    if repeats is not None:
+        v.repeats = np.zeros(len(v.geoms), dtype=bool)
+        v.repeats[live] = repeats
     for i, count in zip(live[counts > 0], counts[counts > 0]):
         v.put_aside(i, "non_finite_coordinates",
                     f"{v.src}: feature {v.label(i)} has {int(count)} coordinate(s) that are NaN or infinite (not a "
@@ -283,7 +294,10 @@ def _unpack_collection(v: _Validation, i: int, layer_fam: str | None) -> str | N
 
 def _remove_repeated_vertices(v: _Validation) -> None:
     """Repeated consecutive vertices: valid for GEOS but digitising noise; removed and counted."""
-    live = np.flatnonzero(~v.aside & np.isin(v.fam, [_POLY, _LINE]))
+    live = ~v.aside & np.isin(v.fam, [_POLY, _LINE])
+    if v.repeats is not None:  # only those the coordinate scan found repeating: the rest cannot change
+        live &= v.repeats
+    live = np.flatnonzero(live)
     if not len(live):
         return
     cleaned = _without_repeats(v.geoms[live])
