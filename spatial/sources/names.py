@@ -21,13 +21,27 @@ __all__ = ["NAME_FIELDS", "feature_names", "feature_numbers", "feature_labels"]
 NAME_FIELDS = ("XMMC", "项目名称", "HXMC", "MC", "NAME", "name", "名称", "DKMC", "地块名称")
 
 
+_BLANK_WORDS = ["nan", "None", "<NA>", "NaN"]
+
+
+def _is_text(values: pd.Series) -> bool:
+    """A column of text (pandas' string dtype), whose cells can be stripped all at once."""
+    return isinstance(values.dtype, pd.StringDtype)
+
+
 def _blank(values: pd.Series) -> np.ndarray:
+    if _is_text(values):  # vectorised: a Python call per name took a quarter second at 100 000 projects
+        text = values.str.strip()
+        return (text.isna() | (text == "") | text.isin(_BLANK_WORDS)).to_numpy(dtype=bool)
     text = values.astype(object).map(lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v))
                                      else str(v).strip())
-    return (text == "") | text.isin(["nan", "None", "<NA>", "NaN"])
+    return (text == "") | text.isin(_BLANK_WORDS)
 
 
 def _as_text(values: pd.Series) -> pd.Series:
+    if _is_text(values):
+        return values.str.strip().astype(object)
+
     def one(v: Any) -> str:
         if isinstance(v, float) and v.is_integer():
             return str(int(v))
