@@ -119,7 +119,8 @@ def _scan_vertices(geoms: np.ndarray, piece: int = 50_000) -> tuple[np.ndarray, 
         part = geoms[start:start + piece]
         coords, idx = shapely.get_coordinates(part, return_index=True)
         x, y = coords[:, 0], coords[:, 1]
-        bad = ~np.isfinite(x + y)          # a NaN or an infinity in either makes the sum one (cheaper than .all)
+        with np.errstate(over="ignore", invalid="ignore"):
+            bad = ~np.isfinite(x + y)      # a NaN or an infinity in either makes the sum one (cheaper than .all)
         if bad.any():
             bad[bad] = ~(np.isfinite(x[bad]) & np.isfinite(y[bad]))     # not a finite sum that overflowed
             bad_n[start:start + len(part)] = np.bincount(idx[bad], minlength=len(part))
