@@ -11,12 +11,19 @@ import decimal
 import math
 import zipfile
 
+import geopandas as gpd
 import numpy as np
 import openpyxl
 import pandas as pd
+import pyogrio
+import pytest
+import shapely
+from shapely.geometry import LineString, MultiPolygon, Point, Polygon, box
 
+from spatial.analysis.check import check
+from spatial.outputs.check_report import _gpkg_layers
 from spatial.outputs.tables import (EXCEL_CELL_MAX, StreamingWorkbook, append_csv, neutralise_frame,
-                                    write_csv, write_excel)
+                                    promote_polygons, write_csv, write_excel, write_gpkg)
 
 TEXTS = ["风电场甲", 'say "hi", ok', "line1\nline2", None, "plain", "a,b", "=1+1", " lead ", "", "x"]
 
@@ -195,3 +202,72 @@ def test_workbook_with_dates_keeps_xlsxwriter(tmp_path):
     assert [[c.value for c in r] for r in book["plain"].iter_rows()] == [["text", "x"], ["'=1+1", 0.5],
                                                                           [None, "inf"]]
     assert book["plain"].freeze_panes == "A2"
+
+
+@pytest.fixture(scope="module")
+def result():
+    """A check with two layers, so that projects have several overlap rows, and polygons with holes."""
+    rng = np.random.default_rng(11)
+    n = 240
+    x, y = rng.uniform(118.30, 118.50, n), rng.uniform(28.80, 28.95, n)
+    geoms = [box(a, b, a + 0.006, b + 0.004) for a, b in zip(x, y)]
+    geoms[0] = Polygon(box(118.40, 28.85, 118.45, 28.90).exterior.coords,
+                       [box(118.42, 28.87, 118.43, 28.88).exterior.coords])
+    geoms[1] = MultiPolygon([box(118.31, 28.81, 118.32, 28.82), box(118.33, 28.81, 118.34, 28.82)])
+    projects = gpd.GeoDataFrame({"name": [f"地块{i:04d}" for i in range(n)], "project_type": "industrial"},
+                                geometry=geoms, crs=4490)
+    projects.loc[3, "name"] = "=HYPERLINK(\"http://x\")"
+    cx, cy = rng.uniform(118.30, 118.50, 40), rng.uniform(28.80, 28.95, 40)
+    red = gpd.GeoDataFrame({"name": [f"红线{i}" for i in range(40)]},
+                           geometry=[box(a, b, a + 0.02, b + 0.015) for a, b in zip(cx, cy)], crs=4490)
+    farm = gpd.GeoDataFrame({"name": [f"农田{i}" for i in range(40)]},
+                            geometry=[box(a, b, a + 0.015, b + 0.01) for a, b in zip(cx + 0.005, cy + 0.004)], crs=4490)
+    return check(projects, {"ecological_redline": red, "permanent_farmland": farm})
+
+
+def test_promote_polygons_as_one_part_multipolygons():
+    hole = Polygon(box(0, 0, 4, 4).exterior.coords, [box(1, 1, 2, 2).exterior.coords])
+    geoms = gpd.GeoSeries([hole, MultiPolygon([box(5, 5, 6, 6)]), None, Point(1, 1), Polygon(), box(7, 7, 8, 8),
+                           LineString([(0, 0), (1, 1)])], index=[9, 8, 7, 6, 5, 4, 3], crs=4490, name="geom")
+    old = [shapely.multipolygons([g]) if g is not None and g.geom_type == "Polygon" else g for g in geoms]
+    new = promote_polygons(geoms)
+    assert list(new.index) == list(geoms.index) and new.crs == geoms.crs and new.name == "geom"
+    assert [None if g is None else g.wkb for g in new] == [None if g is None else g.wkb for g in old]
+    assert [g.geom_type for g in new if g is not None] == ["MultiPolygon", "MultiPolygon", "Point", "MultiPolygon",
+                                                          "MultiPolygon", "LineString"]
+    already = gpd.GeoSeries([MultiPolygon([box(0, 0, 1, 1)]), None])
+    assert promote_polygons(already) is already
+
+
+def test_gpkg_layers_read_back_as_written(result, tmp_path):
+    layers = _gpkg_layers(result)
+    path = write_gpkg(layers, tmp_path / "overlaps.gpkg")
+    ref = tmp_path / "ref.gpkg"                                        # the feature-by-feature writer
+    for name, frame in layers.items():
+        pyogrio.write_dataframe(frame, ref, layer=name, driver="GPKG", use_arrow=False)
+    assert [list(x) for x in pyogrio.list_layers(path)] == [list(x) for x in pyogrio.list_layers(ref)]
+    types = dict(pyogrio.list_layers(path))
+    assert types["projects"] == "MultiPolygon" and types["overlap_pieces"] == "MultiPolygon"
+    assert set(types) == set(layers) and len(layers["overlap_pieces"]) > 0
+    for name, frame in layers.items():
+        info, ref_info = pyogrio.read_info(path, layer=name), pyogrio.read_info(ref, layer=name)
+        assert list(info["fields"]) == list(ref_info["fields"]) and list(info["dtypes"]) == list(ref_info["dtypes"])
+        assert info["geometry_type"] == ref_info["geometry_type"] and info["features"] == len(frame)
+        back = pyogrio.read_dataframe(path, layer=name)
+        if isinstance(frame, gpd.GeoDataFrame):
+            assert info["crs"] == "EPSG:4490"
+            # GDAL makes a layer of polygons and multipolygons all multipolygons, as promote_polygons does
+            expected = promote_polygons(frame.geometry).reset_index(drop=True)
+            assert back.geometry.geom_equals_exact(expected, 0).all()
+            back, frame = pd.DataFrame(back.drop(columns="geometry")), pd.DataFrame(frame.drop(columns="geometry"))
+        pd.testing.assert_frame_equal(back, frame.reset_index(drop=True), check_dtype=False, check_exact=True)
+
+
+def test_gpkg_other_types_keep_the_feature_writer(tmp_path):
+    frame = gpd.GeoDataFrame({"when": pd.to_datetime(["2026-01-02", "2026-03-04"]), "kind": pd.Categorical(["a", "b"]),
+                              "n": [1, 2]}, geometry=[box(0, 0, 1, 1), MultiPolygon([box(2, 2, 3, 3)])], crs=4490)
+    path = write_gpkg({"dated": frame}, tmp_path / "d.gpkg")
+    back = pyogrio.read_dataframe(path, layer="dated")
+    assert back["when"].dt.strftime("%Y-%m-%d").tolist() == ["2026-01-02", "2026-03-04"]
+    assert back["kind"].tolist() == ["a", "b"] and back["n"].tolist() == [1, 2]
+    assert pyogrio.read_info(path, layer="dated")["geometry_type"] == "MultiPolygon"

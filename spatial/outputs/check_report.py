@@ -10,14 +10,13 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
-import shapely
 
 from spatial.analysis.check import CheckResult
 from spatial.outputs.audit import audit_html
 from spatial.outputs.html import html_page, html_table, html_value, rule_citation_html
 from spatial.outputs.record import (KIND_LABELS, NOT_CHECKED_LABEL, PROJECT_SCOPE, record_gpkg_layer, record_table,
                                     summary_with_set_aside)
-from spatial.outputs.tables import bilingual, write_csv, write_excel, write_gpkg
+from spatial.outputs.tables import bilingual, promote_polygons, write_csv, write_excel, write_gpkg
 from spatial.rules.verdicts import Verdicts
 
 __all__ = ["check_report_html", "record_html", "write_check_outputs", "XLSX_MAX_ROWS", "HTML_MAX_PROJECTS",
@@ -284,13 +283,11 @@ def _gpkg_layers(result: CheckResult) -> dict[str, pd.DataFrame]:
     pieces = result.pieces
     layers: dict[str, pd.DataFrame] = {"projects": result.projects}
     poly = pieces[pieces["piece"] == "area"] if len(pieces) else pieces
-    layers["overlap_pieces"] = poly.assign(geometry=poly.geometry.apply(
-        lambda g: shapely.multipolygons([g]) if g is not None and g.geom_type == "Polygon" else g)) if len(poly) else poly
+    layers["overlap_pieces"] = poly.assign(geometry=promote_polygons(poly.geometry)) if len(poly) else poly
     if len(pieces) and (pieces["piece"] == "line").any():
         layers["overlap_lines"] = pieces[pieces["piece"] == "line"]
     rec = record_gpkg_layer(result)
     if isinstance(rec, gpd.GeoDataFrame):
-        rec = rec.assign(geometry=rec.geometry.apply(
-            lambda g: shapely.multipolygons([g]) if g is not None and g.geom_type == "Polygon" else g))
+        rec = rec.assign(geometry=promote_polygons(rec.geometry))
     layers["record"] = rec
     return layers
