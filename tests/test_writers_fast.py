@@ -6,8 +6,10 @@ page the per-project loop built. Every file is read back and compared."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime
 import decimal
+import html
 import math
 import zipfile
 
@@ -20,8 +22,10 @@ import pytest
 import shapely
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon, box
 
-from spatial.analysis.check import check
-from spatial.outputs.check_report import _gpkg_layers
+from spatial.analysis.check import CheckResult, check
+from spatial.outputs import check_report
+from spatial.outputs.check_report import _gpkg_layers, check_report_html
+from spatial.outputs.html import html_value
 from spatial.outputs.tables import (EXCEL_CELL_MAX, StreamingWorkbook, append_csv, neutralise_frame,
                                     promote_polygons, write_csv, write_excel, write_gpkg)
 
@@ -271,3 +275,32 @@ def test_gpkg_other_types_keep_the_feature_writer(tmp_path):
     assert back["when"].dt.strftime("%Y-%m-%d").tolist() == ["2026-01-02", "2026-03-04"]
     assert back["kind"].tolist() == ["a", "b"] and back["n"].tolist() == [1, 2]
     assert pyogrio.read_info(path, layer="dated")["geometry_type"] == "MultiPolygon"
+
+
+def _old_details_html(result: CheckResult, shown: pd.DataFrame) -> str:
+    """check_report._details_html as it was before the one-pass version (main at d3774c5), kept to compare."""
+    verdicts, ov = result.verdicts, result.overlaps
+    ov = ov[ov["project_no"].isin(set(shown.loc[shown["verdict"] != verdicts.none, "project_no"]))]
+    parts = ["<h2>逐项说明 Project details</h2>"] if len(ov) else []
+    for pno, grp in ov.groupby("project_no", sort=False):
+        row = shown.loc[shown["project_no"] == pno].iloc[0]
+        parts.append(f"<h3>{html.escape(str(row['project']))} — {check_report._verdict_span(row['verdict'], verdicts)}</h3>"
+                     f"<p>类型 Type: {html.escape(str(row['project_type_zh']))} ({html.escape(str(row['project_type']))})；"
+                     f"面积 Area: {html_value(row['area_ha'], 4)} 公顷 ha = {html_value(row['area_mu'])} 亩 mu"
+                     + (f"；长度 Length: {html_value(row['length_m'], 1)} m" if pd.notna(row["length_m"]) else "") + "</p>")
+        items = [check_report._detail_row(r, verdicts) for r in grp.itertuples(index=False)]
+        parts.append('<table class="data"><thead><tr><th>图层 Layer</th><th>重叠 Overlap</th><th>结论 Verdict</th>'
+                     "<th>依据 Rule (source)</th></tr></thead><tbody>" + "".join(items) + "</tbody></table>")
+    return "".join(parts)
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+@pytest.mark.parametrize("max_projects", [200, 15])
+def test_report_equals_the_per_project_loop(result, monkeypatch, shuffle, max_projects):
+    if shuffle:  # rows of one project apart from each other: the groups keep their first-seen order
+        result = dataclasses.replace(result, overlaps=result.overlaps.sample(frac=1, random_state=3))
+    assert result.overlaps.groupby("project_no").size().max() == 2
+    page = check_report_html(result, max_projects=max_projects)
+    assert page.count("<h3>") > 5
+    monkeypatch.setattr(check_report, "_details_html", _old_details_html)
+    assert page == check_report_html(result, max_projects=max_projects)

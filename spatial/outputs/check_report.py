@@ -128,17 +128,25 @@ def _overview_html(shown: pd.DataFrame, total: int) -> str:
 
 
 def _details_html(result: CheckResult, shown: pd.DataFrame) -> str:
-    """Per project with a conflict: each layer's overlap (or distance), verdict and rule."""
+    """Per project with a conflict: each layer's overlap (or distance), verdict and rule.
+
+    One pass over the projects' overlap rows, grouped by project in the order they come (as ``groupby(sort=False)``
+    gives them): an ``itertuples`` per project cost 0.5 s for the 200 projects of the page."""
     verdicts, ov = result.verdicts, result.overlaps
     ov = ov[ov["project_no"].isin(set(shown.loc[shown["verdict"] != verdicts.none, "project_no"]))]
-    parts = ["<h2>逐项说明 Project details</h2>"] if len(ov) else []
-    for pno, grp in ov.groupby("project_no", sort=False):
-        row = shown.loc[shown["project_no"] == pno].iloc[0]
+    rows: dict = {}
+    for r in ov.itertuples(index=False):
+        rows.setdefault(r.project_no, []).append(_detail_row(r, verdicts))
+    first: dict = {}
+    for i, pno in enumerate(shown["project_no"].tolist()):
+        first.setdefault(pno, i)
+    parts = ["<h2>逐项说明 Project details</h2>"] if rows else []
+    for pno, items in rows.items():
+        row = shown.iloc[first[pno]]
         parts.append(f"<h3>{html.escape(str(row['project']))} — {_verdict_span(row['verdict'], verdicts)}</h3>"
                      f"<p>类型 Type: {html.escape(str(row['project_type_zh']))} ({html.escape(str(row['project_type']))})；"
                      f"面积 Area: {html_value(row['area_ha'], 4)} 公顷 ha = {html_value(row['area_mu'])} 亩 mu"
                      + (f"；长度 Length: {html_value(row['length_m'], 1)} m" if pd.notna(row["length_m"]) else "") + "</p>")
-        items = [_detail_row(r, verdicts) for r in grp.itertuples(index=False)]
         parts.append('<table class="data"><thead><tr><th>图层 Layer</th><th>重叠 Overlap</th><th>结论 Verdict</th>'
                      "<th>依据 Rule (source)</th></tr></thead><tbody>" + "".join(items) + "</tbody></table>")
     return "".join(parts)
