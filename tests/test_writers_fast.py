@@ -24,7 +24,7 @@ from shapely.geometry import LineString, MultiPolygon, Point, Polygon, box
 
 from spatial.analysis.check import CheckResult, check
 from spatial.outputs import check_report
-from spatial.outputs.check_report import _gpkg_layers, check_report_html
+from spatial.outputs.check_report import _gpkg_layers, check_report_html, write_check_outputs
 from spatial.outputs.html import html_value
 from spatial.outputs.tables import (EXCEL_CELL_MAX, StreamingWorkbook, append_csv, neutralise_frame,
                                     promote_polygons, write_csv, write_excel, write_gpkg)
@@ -304,3 +304,15 @@ def test_report_equals_the_per_project_loop(result, monkeypatch, shuffle, max_pr
     assert page.count("<h3>") > 5
     monkeypatch.setattr(check_report, "_details_html", _old_details_html)
     assert page == check_report_html(result, max_projects=max_projects)
+
+
+def test_check_outputs_in_order_and_complete(result, tmp_path):
+    files = write_check_outputs(result, tmp_path)
+    assert list(files) == ["summary.csv", "overlaps.csv", "record.csv", "check.xlsx", "overlaps.gpkg", "report.html"]
+    summary = pd.read_csv(files["summary.csv"], encoding="utf-8-sig")
+    pd.testing.assert_series_equal(summary["area_m2"], result.summary["area_m2"], check_exact=True)
+    assert summary["project"].iloc[3] == "'=HYPERLINK(\"http://x\")"
+    book = pd.read_excel(files["check.xlsx"], sheet_name=None)
+    assert list(book) == ["summary", "overlaps", "layers", "record"] and len(book["overlaps"]) == len(result.overlaps)
+    assert np.array_equal(book["summary"].iloc[:, 0].to_numpy(), result.summary["project_no"].to_numpy())
+    assert len(pyogrio.read_dataframe(files["overlaps.gpkg"], layer="projects")) == len(result.summary)

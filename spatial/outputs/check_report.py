@@ -6,6 +6,7 @@ Writers format the :class:`~spatial.analysis.check.CheckResult` they are given; 
 from __future__ import annotations
 
 import html
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import geopandas as gpd
@@ -262,11 +263,7 @@ def write_check_outputs(result: CheckResult, out_dir: str | Path, *, map_html: s
     out.mkdir(parents=True, exist_ok=True)
     summary = summary_with_set_aside(result)
     record = record_table(result)
-    files: dict[str, Path] = {
-        "summary.csv": write_csv(summary, out / "summary.csv"),
-        "overlaps.csv": write_csv(result.overlaps, out / "overlaps.csv"),
-        "record.csv": write_csv(record, out / "record.csv"),
-    }
+    sheets = None
     if xlsx:
         ov = result.overlaps
         if len(ov) > XLSX_MAX_ROWS:  # Excel's sheet limit: keep the rows that say something
@@ -275,11 +272,22 @@ def write_check_outputs(result: CheckResult, out_dir: str | Path, *, map_html: s
                                 "overlap or a near feature (Excel's row limit); overlaps.csv has them all.")
             ov = ov.head(XLSX_MAX_ROWS)
         # people read the workbook: bilingual headers; the CSVs keep the stable ids for programs
-        sheets = {"summary": summary.head(XLSX_MAX_ROWS), "overlaps": ov, "layers": result.layers,
-                  "record": record.head(XLSX_MAX_ROWS)}
-        files["check.xlsx"] = write_excel({k: bilingual(v) for k, v in sheets.items()}, out / "check.xlsx",
-                                          notes=result.notes)
-    files["overlaps.gpkg"] = write_gpkg(_gpkg_layers(result), out / "overlaps.gpkg")
+        sheets = {k: bilingual(v) for k, v in {"summary": summary.head(XLSX_MAX_ROWS), "overlaps": ov,
+                                                "layers": result.layers, "record": record.head(XLSX_MAX_ROWS)}.items()}
+    # The workbook (Rust, which lets go of the GIL) is written beside the CSVs and the GeoPackage (pyarrow,
+    # GDAL): at 100 000 projects 2.4 s and 2.3 s, 4.5 s one after the other and 3.0 s side by side on two
+    # cores. The report comes after both: it lists the notes the workbook adds (cut cells).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        book = pool.submit(write_excel, sheets, out / "check.xlsx", notes=result.notes) if sheets is not None else None
+        files: dict[str, Path] = {
+            "summary.csv": write_csv(summary, out / "summary.csv"),
+            "overlaps.csv": write_csv(result.overlaps, out / "overlaps.csv"),
+            "record.csv": write_csv(record, out / "record.csv"),
+        }
+        gpkg = write_gpkg(_gpkg_layers(result), out / "overlaps.gpkg")
+        if book is not None:
+            files["check.xlsx"] = book.result()
+    files["overlaps.gpkg"] = gpkg
     path = out / "report.html"
     path.write_text(check_report_html(result, map_html=map_html), encoding="utf-8")
     files["report.html"] = path
