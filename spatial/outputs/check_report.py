@@ -6,18 +6,18 @@ Writers format the :class:`~spatial.analysis.check.CheckResult` they are given; 
 from __future__ import annotations
 
 import html
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
-import shapely
 
 from spatial.analysis.check import CheckResult
 from spatial.outputs.audit import audit_html
 from spatial.outputs.html import html_page, html_table, html_value, rule_citation_html
 from spatial.outputs.record import (KIND_LABELS, NOT_CHECKED_LABEL, PROJECT_SCOPE, record_gpkg_layer, record_table,
                                     summary_with_set_aside)
-from spatial.outputs.tables import bilingual, write_csv, write_excel, write_gpkg
+from spatial.outputs.tables import bilingual, promote_polygons, write_csv, write_excel, write_gpkg
 from spatial.rules.verdicts import Verdicts
 
 __all__ = ["check_report_html", "record_html", "write_check_outputs", "XLSX_MAX_ROWS", "HTML_MAX_PROJECTS",
@@ -129,17 +129,25 @@ def _overview_html(shown: pd.DataFrame, total: int) -> str:
 
 
 def _details_html(result: CheckResult, shown: pd.DataFrame) -> str:
-    """Per project with a conflict: each layer's overlap (or distance), verdict and rule."""
+    """Per project with a conflict: each layer's overlap (or distance), verdict and rule.
+
+    One pass over the projects' overlap rows, grouped by project in the order they come (as ``groupby(sort=False)``
+    gives them): an ``itertuples`` per project cost 0.5 s for the 200 projects of the page."""
     verdicts, ov = result.verdicts, result.overlaps
     ov = ov[ov["project_no"].isin(set(shown.loc[shown["verdict"] != verdicts.none, "project_no"]))]
-    parts = ["<h2>逐项说明 Project details</h2>"] if len(ov) else []
-    for pno, grp in ov.groupby("project_no", sort=False):
-        row = shown.loc[shown["project_no"] == pno].iloc[0]
+    rows: dict = {}
+    for r in ov.itertuples(index=False):
+        rows.setdefault(r.project_no, []).append(_detail_row(r, verdicts))
+    first: dict = {}
+    for i, pno in enumerate(shown["project_no"].tolist()):
+        first.setdefault(pno, i)
+    parts = ["<h2>逐项说明 Project details</h2>"] if rows else []
+    for pno, items in rows.items():
+        row = shown.iloc[first[pno]]
         parts.append(f"<h3>{html.escape(str(row['project']))} — {_verdict_span(row['verdict'], verdicts)}</h3>"
                      f"<p>类型 Type: {html.escape(str(row['project_type_zh']))} ({html.escape(str(row['project_type']))})；"
                      f"面积 Area: {html_value(row['area_ha'], 4)} 公顷 ha = {html_value(row['area_mu'])} 亩 mu"
                      + (f"；长度 Length: {html_value(row['length_m'], 1)} m" if pd.notna(row["length_m"]) else "") + "</p>")
-        items = [_detail_row(r, verdicts) for r in grp.itertuples(index=False)]
         parts.append('<table class="data"><thead><tr><th>图层 Layer</th><th>重叠 Overlap</th><th>结论 Verdict</th>'
                      "<th>依据 Rule (source)</th></tr></thead><tbody>" + "".join(items) + "</tbody></table>")
     return "".join(parts)
@@ -255,11 +263,7 @@ def write_check_outputs(result: CheckResult, out_dir: str | Path, *, map_html: s
     out.mkdir(parents=True, exist_ok=True)
     summary = summary_with_set_aside(result)
     record = record_table(result)
-    files: dict[str, Path] = {
-        "summary.csv": write_csv(summary, out / "summary.csv"),
-        "overlaps.csv": write_csv(result.overlaps, out / "overlaps.csv"),
-        "record.csv": write_csv(record, out / "record.csv"),
-    }
+    sheets = None
     if xlsx:
         ov = result.overlaps
         if len(ov) > XLSX_MAX_ROWS:  # Excel's sheet limit: keep the rows that say something
@@ -268,11 +272,22 @@ def write_check_outputs(result: CheckResult, out_dir: str | Path, *, map_html: s
                                 "overlap or a near feature (Excel's row limit); overlaps.csv has them all.")
             ov = ov.head(XLSX_MAX_ROWS)
         # people read the workbook: bilingual headers; the CSVs keep the stable ids for programs
-        sheets = {"summary": summary.head(XLSX_MAX_ROWS), "overlaps": ov, "layers": result.layers,
-                  "record": record.head(XLSX_MAX_ROWS)}
-        files["check.xlsx"] = write_excel({k: bilingual(v) for k, v in sheets.items()}, out / "check.xlsx",
-                                          notes=result.notes)
-    files["overlaps.gpkg"] = write_gpkg(_gpkg_layers(result), out / "overlaps.gpkg")
+        sheets = {k: bilingual(v) for k, v in {"summary": summary.head(XLSX_MAX_ROWS), "overlaps": ov,
+                                                "layers": result.layers, "record": record.head(XLSX_MAX_ROWS)}.items()}
+    # The workbook (Rust, which lets go of the GIL) is written beside the CSVs and the GeoPackage (pyarrow,
+    # GDAL): at 100 000 projects 2.4 s and 2.3 s, 4.5 s one after the other and 3.0 s side by side on two
+    # cores. The report comes after both: it lists the notes the workbook adds (cut cells).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        book = pool.submit(write_excel, sheets, out / "check.xlsx", notes=result.notes) if sheets is not None else None
+        files: dict[str, Path] = {
+            "summary.csv": write_csv(summary, out / "summary.csv"),
+            "overlaps.csv": write_csv(result.overlaps, out / "overlaps.csv"),
+            "record.csv": write_csv(record, out / "record.csv"),
+        }
+        gpkg = write_gpkg(_gpkg_layers(result), out / "overlaps.gpkg")
+        if book is not None:
+            files["check.xlsx"] = book.result()
+    files["overlaps.gpkg"] = gpkg
     path = out / "report.html"
     path.write_text(check_report_html(result, map_html=map_html), encoding="utf-8")
     files["report.html"] = path
@@ -284,13 +299,11 @@ def _gpkg_layers(result: CheckResult) -> dict[str, pd.DataFrame]:
     pieces = result.pieces
     layers: dict[str, pd.DataFrame] = {"projects": result.projects}
     poly = pieces[pieces["piece"] == "area"] if len(pieces) else pieces
-    layers["overlap_pieces"] = poly.assign(geometry=poly.geometry.apply(
-        lambda g: shapely.multipolygons([g]) if g is not None and g.geom_type == "Polygon" else g)) if len(poly) else poly
+    layers["overlap_pieces"] = poly.assign(geometry=promote_polygons(poly.geometry)) if len(poly) else poly
     if len(pieces) and (pieces["piece"] == "line").any():
         layers["overlap_lines"] = pieces[pieces["piece"] == "line"]
     rec = record_gpkg_layer(result)
     if isinstance(rec, gpd.GeoDataFrame):
-        rec = rec.assign(geometry=rec.geometry.apply(
-            lambda g: shapely.multipolygons([g]) if g is not None and g.geom_type == "Polygon" else g))
+        rec = rec.assign(geometry=promote_polygons(rec.geometry))
     layers["record"] = rec
     return layers
