@@ -53,6 +53,6 @@ def check_file(path: str | Path, workspace: str | Path | Workspace | None = None
     """
     read = read_layer(path, layer, encoding=encoding, crs=crs)
     ws = workspace if isinstance(workspace, Workspace) else load_workspace(workspace or DEMO_WORKSPACE)
-    result = check(read.to_cgcs2000(), ws, project_type, **options)
+    result = check(read, ws, project_type, **options)
     result.notes[:0] = [f.message for f in read.findings]
     return result

@@ -82,3 +82,35 @@ def test_the_check_command_starts_without_the_pattern_and_the_maps():
     with pytest.raises(AttributeError):
         import spatial
         spatial.no_such_name  # noqa: B018
+
+
+def test_formula_cells_in_object_columns_of_any_content():
+    import pandas as pd
+    from spatial.outputs.tables import neutralise_frame
+    col = pd.Series(["=1+1", -5, None, np.nan, "+86", "ok", b"=bytes", "\tx", "", "-", 3.5, "@a"], dtype=object)
+    got = neutralise_frame(pd.DataFrame({"c": col}))["c"].tolist()
+    assert got[:2] == ["'=1+1", -5] and got[2] is None and np.isnan(got[3])
+    assert got[4:] == ["'+86", "ok", b"=bytes", "'\tx", "", "'-", 3.5, "'@a"]
+
+
+def test_a_read_result_is_not_validated_twice_and_checks_the_same(tmp_path):
+    import geopandas as gpd
+    from spatial.analysis.check import check
+    from spatial.sources.files import read_layer
+    bowtie = Polygon([(120.00, 30.00), (120.01, 30.01), (120.01, 30.00), (120.00, 30.01)])   # self-crossing
+    fine = box(120.02, 30.00, 120.03, 30.01)
+    red = gpd.GeoDataFrame({"name": ["红线"]}, geometry=[box(120.005, 30.0, 120.025, 30.01)], crs=4490)
+    path = tmp_path / "p.gpkg"
+    gpd.GeoDataFrame({"XMMC": ["蝴蝶", "正常"]}, geometry=[bowtie, fine], crs=4490).to_file(path)
+    read = read_layer(path)
+    assert [f.kind for f in read.repairs] == ["repaired"]
+    a = check(read, {"ecological_redline": red}, "industrial").summary
+    b = check(read.gdf, {"ecological_redline": red}, "industrial").summary
+    pd_testing = __import__("pandas").testing
+    pd_testing.assert_frame_equal(a, b)
+    assert a["ecological_redline_m2"].gt(0).all()
+    # projected (GK) files are converted, and so validated again: the same areas as from EPSG:4490
+    gk = tmp_path / "gk.gpkg"
+    read.gdf.to_crs(4549).to_file(gk)
+    c = check(read_layer(gk), {"ecological_redline": red}, "industrial").summary
+    np.testing.assert_allclose(c["ecological_redline_m2"], a["ecological_redline_m2"], rtol=1e-4)  # GK edges

@@ -51,6 +51,7 @@ from spatial.geo.ops import measure, measure_length
 from spatial.geo.units import convert_area
 from spatial.rules.catalog import Catalog, LayerKind, Rule, bundled_catalog
 from spatial.rules.verdicts import Verdicts
+from spatial.sources.findings import ReadResult
 
 __all__ = ["DEFAULT_NEAR_M", "DEFAULT_POINT_RADIUS_M", "CheckResult", "LayerOverlay", "check", "overlay_layer",
            "judge_layer", "assemble", "worst_verdict"]
@@ -441,7 +442,7 @@ def _settings(catalog: Catalog, area_method: AreaMethod, near: float, line_width
 
 
 def check(
-    projects: gpd.GeoDataFrame,
+    projects: gpd.GeoDataFrame | ReadResult,
     workspace_or_layers: Any,
     project_type: str | None = None,
     *,
@@ -459,9 +460,11 @@ def check(
 
     Parameters
     ----------
-    projects : GeoDataFrame
+    projects : GeoDataFrame or ReadResult
         Polygons, lines or points with a CRS (any; converted to EPSG:4490) and, unless ``project_type`` is
-        given, a ``project_type`` column of catalogue project types.
+        given, a ``project_type`` column of catalogue project types. A
+        :class:`~spatial.sources.findings.ReadResult` of :func:`spatial.sources.files.read_layer` is not
+        validated again (its polygons were made valid on reading).
     workspace_or_layers : Workspace or dict
         A :class:`spatial.sources.workspace.Workspace`, or {kind_id: GeoDataFrame or Layer} checked with
         ``catalog`` (default: the bundled catalogue).
@@ -517,7 +520,7 @@ def check(
             engine.close()
 
 
-def _check(projects: gpd.GeoDataFrame, workspace_or_layers: Any, project_type: str | None, near_m: float | None,
+def _check(projects: gpd.GeoDataFrame | ReadResult, workspace_or_layers: Any, project_type: str | None, near_m: float | None,
            line_width_m: float | None, point_radius_m: float | None, area_method: AreaMethod,
            progress: Progress | None, catalog: Catalog | None, engine: Any,
            within: Mapping[str, float] | None) -> CheckResult:

@@ -23,6 +23,7 @@ from spatial.geo.ops import _LINE_TYPES, _POINT_TYPES, _POLY_TYPES, keep_dim, me
 from spatial.geo.zones import buffer_m
 from spatial.rules.catalog import Catalog, LayerKind, load_catalog
 from spatial.sources.files import degenerate_polygons
+from spatial.sources.findings import ReadResult
 from spatial.sources.names import feature_names, feature_numbers
 
 __all__ = ["Projects", "prepare_projects", "constraint_layers", "PreparedLayers", "prepare_layers", "type_lookup", "POINT_QUAD_SEGS", "LINE_QUAD_SEGS"]
@@ -196,11 +197,14 @@ class Projects:
 
 
 
-def prepare_projects(projects: gpd.GeoDataFrame, project_type: str | None, catalog: Catalog,
+def prepare_projects(projects: gpd.GeoDataFrame | ReadResult, project_type: str | None, catalog: Catalog,
                       line_width_m: float | None, point_radius_m: float, method: AreaMethod,
                       notes: list[str], engine: Any) -> Projects:
+    # read_layer made every polygon valid; unless converting to EPSG:4490 moves the vertices, that holds
+    validated = isinstance(projects, ReadResult) and projects.gdf.crs is not None and projects.gdf.crs.equals(CGCS2000)
+    projects = projects.gdf if isinstance(projects, ReadResult) else projects
     if not isinstance(projects, gpd.GeoDataFrame):
-        raise TypeError("projects must be a GeoDataFrame")
+        raise TypeError("projects must be a GeoDataFrame or a ReadResult of spatial.sources.files.read_layer")
     if projects.crs is None:
         raise InputError("the projects have no CRS (coordinate reference system); set one, e.g. add the "
                          ".prj file, or pass --crs EPSG:4490 (CGCS2000) / EPSG:4527 (GK zone 39)")
@@ -233,7 +237,7 @@ def prepare_projects(projects: gpd.GeoDataFrame, project_type: str | None, catal
         notes.extend(f"project #{numbers[i]} {names[i]} is a polygon of zero area: checked as the line it draws "
                      f"({measure_length(geoms[i:i + 1])[0]:,.1f} m); redraw it as a polygon" for i in np.flatnonzero(needle))
         gdf = gdf.set_geometry(gpd.GeoSeries(geoms, crs=CGCS2000, index=gdf.index))
-    invalid = poly & ~engine.map(shapely.is_valid, geoms)
+    invalid = np.zeros(n, dtype=bool) if validated else poly & ~engine.map(shapely.is_valid, geoms)
     if invalid.any():
         geoms = geoms.copy()
         geoms[invalid] = keep_dim(shapely.make_valid(geoms[invalid]), 2)

@@ -68,7 +68,7 @@ def check_in_chunks(
     total = feature_count(path, layer)
     for start in range(0, total, chunk_size):
         read = read_layer(path, layer, encoding=encoding, crs=crs, rows=(start, chunk_size))
-        result = check(read.to_cgcs2000(), prepared, project_type, **options)
+        result = check(read, prepared, project_type, **options)
         if progress is not None:
             progress(min(start + chunk_size, total), total, f"{Path(str(path)).name}")
         yield read, result

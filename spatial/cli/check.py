@@ -381,8 +381,8 @@ def _run_check(read: Any, target: Any, project_type: str | None, catalog: Any, *
             def progress(done: int, total: int, label: str) -> None:
                 bar.update(task, completed=done, total=total, description=f"检查 checking {label}")
 
-            return check(read.gdf, target, project_type, progress=progress, catalog=catalog, **kw)
-    return check(read.gdf, target, project_type, progress=ProgressLines(_log_line), catalog=catalog, **kw)
+            return check(read, target, project_type, progress=progress, catalog=catalog, **kw)
+    return check(read, target, project_type, progress=ProgressLines(_log_line), catalog=catalog, **kw)
 
 
 def _log_line(text: str) -> None:
