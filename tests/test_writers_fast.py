@@ -20,10 +20,11 @@ import pandas as pd
 import pyogrio
 import pytest
 import shapely
+import xlsxwriter
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon, box
 
 from spatial.analysis.check import CheckResult, check
-from spatial.outputs import check_report
+from spatial.outputs import check_report, tables
 from spatial.outputs.check_report import _gpkg_layers, check_report_html, write_check_outputs
 from spatial.outputs.html import html_value
 from spatial.outputs.tables import (EXCEL_CELL_MAX, StreamingWorkbook, append_csv, neutralise_frame,
@@ -137,6 +138,22 @@ def _same_cell(a, b):
     return a.value == b.value and a.data_type == b.data_type
 
 
+def _xlsxwriter_book(path, sheets, notes):
+    """The reference: XlsxWriter writing each cell from Python (the writer before rustpy), same neutralising,
+    cutting, header and widths."""
+    book = xlsxwriter.Workbook(str(path), {**tables._XLSX_OPTIONS, "constant_memory": True})
+    header = book.add_format(tables._HEADER_FORMAT)
+    for name, frame in sheets.items():
+        key = name[:31]
+        df = tables._cut_long_cells(neutralise_frame(frame), f"{path.name}: sheet {key}", notes)
+        sheet = book.add_worksheet(key)
+        sheet.freeze_panes(1, 0)
+        for i, width in enumerate(tables._widths(df)):
+            sheet.set_column(i, i, width)
+        tables._write_sheet(sheet, df.astype(object) if not tables._plain(df) else df, header)
+    book.close()
+
+
 def test_workbook_cells_equal_xlsxwriters(tmp_path):
     df = _frame().set_index(pd.Index([7, 3, 9, 1, 0, 8, 2, 6, 5, 4]))  # an index is never written
     simple = df[["项目 project", "f", "i", "b"]]                         # only columns rustpy takes through Arrow
@@ -147,10 +164,7 @@ def test_workbook_cells_equal_xlsxwriters(tmp_path):
     ours_notes, ref_notes = [], []
     write_excel(sheets, (tmp_path / "ours").joinpath("check.xlsx"), notes=ours_notes)
     (tmp_path / "ref").mkdir()
-    ref = StreamingWorkbook(tmp_path / "ref" / "check.xlsx", ref_notes)     # XlsxWriter, cell by cell
-    for name, frame in sheets.items():
-        ref.append(name, frame)
-    ref.close()
+    _xlsxwriter_book(tmp_path / "ref" / "check.xlsx", sheets, ref_notes)     # XlsxWriter, cell by cell
     assert ours_notes == ref_notes and len(ours_notes) == 2
     ours, theirs = _book(tmp_path / "ours" / "check.xlsx"), _book(tmp_path / "ref" / "check.xlsx")
     assert ours.sheetnames == theirs.sheetnames == ["summary", "a" * 31, "simple"]
@@ -316,3 +330,32 @@ def test_check_outputs_in_order_and_complete(result, tmp_path):
     assert list(book) == ["summary", "overlaps", "layers", "record"] and len(book["overlaps"]) == len(result.overlaps)
     assert np.array_equal(book["summary"].iloc[:, 0].to_numpy(), result.summary["project_no"].to_numpy())
     assert len(pyogrio.read_dataframe(files["overlaps.gpkg"], layer="projects")) == len(result.summary)
+
+
+def test_streamed_workbook_equals_the_whole_one_and_leaves_no_pieces(tmp_path):
+    df = _frame().reset_index(drop=True)
+    df["bytes"] = pd.Series([b"ab", None] * 5, dtype=object)
+    empty = pd.DataFrame({"scope": pd.Series([], dtype=object), "area_m2": pd.Series([], dtype=float)})
+    whole_notes, streamed_notes = [], []
+    other = df[["i", "项目 project"]].iloc[::-1]
+    write_excel({"summary": df, "record": empty, "other": other}, tmp_path / "whole.xlsx", notes=whole_notes)
+    book = StreamingWorkbook(tmp_path / "out" / "check.xlsx", streamed_notes)
+    for start, stop in ((0, 3), (3, 4), (4, 9), (9, 10)):    # pieces of 3, 1, 5 and 1 rows, sheets interleaved
+        book.append("summary", df.iloc[start:stop])
+        if start == 0:
+            book.append("record", empty)
+        book.append("other", other.iloc[start:stop])
+    book.append("summary", df.iloc[0:0])
+    assert book.close() == tmp_path / "out" / "check.xlsx"
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["check.xlsx"]     # the pieces are gone
+    assert streamed_notes == whole_notes
+    ours, whole = _book(tmp_path / "out" / "check.xlsx"), _book(tmp_path / "whole.xlsx")
+    assert ours.sheetnames == whole.sheetnames == ["summary", "record", "other"]
+    for ws, ref in zip(ours.worksheets, whole.worksheets):
+        assert (ws.max_row, ws.max_column, ws.freeze_panes) == (ref.max_row, ref.max_column, ref.freeze_panes)
+        for row, ref_row in zip(ws.iter_rows(), ref.iter_rows()):
+            for a, b in zip(row, ref_row):
+                assert _same_cell(a, b), (ws.title, a.coordinate, a.value, b.value)
+        assert {k: d.width for k, d in ws.column_dimensions.items()} == {
+            k: d.width for k, d in ref.column_dimensions.items()}
+    assert [c.value for c in ours["record"][1]] == ["scope", "area_m2"] and ours["record"].max_row == 1
