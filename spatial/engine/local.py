@@ -20,9 +20,9 @@ from typing import Callable
 
 import numpy as np
 import shapely
-from pyproj import Geod
 
 from spatial.engine.prepared import ConstraintLayer
+from spatial.geo.area import CGCS2000_GEOD
 from spatial.geo.ops import keep_dim
 from spatial.geo.zones import local_plane, plane_origins
 
@@ -34,7 +34,6 @@ CHUNK_MAX = 50_000               # … and at most this many projects
 
 CHUNK_THREADED = 5_000           # smaller chunks when several threads share the work
 
-GEOD = Geod(ellps="GRS80")       # CGCS2000 ellipsoid
 
 
 def threaded(func: Callable[..., np.ndarray], geoms: np.ndarray, workers: int, piece: int = 2_000) -> np.ndarray:
@@ -220,7 +219,7 @@ def _nearest(geoms: np.ndarray, layer: ConstraintLayer, near_m: float) -> tuple[
         return dist, which
     lines = local_plane(shapely.shortest_line(plane_a[best], plane_b[best]), lon0[q[best]], lat0[q[best]], inverse=True)
     ends = shapely.get_coordinates(lines).reshape(-1, 2, 2)
-    geo = GEOD.inv(ends[:, 0, 0], ends[:, 0, 1], ends[:, 1, 0], ends[:, 1, 1])[2]
+    geo = CGCS2000_GEOD.inv(ends[:, 0, 0], ends[:, 0, 1], ends[:, 1, 0], ends[:, 1, 1])[2]
     ok = geo <= near_m
     dist[q[best[ok]]] = geo[ok]
     which[q[best[ok]]] = l[best[ok]]

@@ -64,6 +64,14 @@ def neutralise(value: Any) -> Any:
 def _text_columns(df: pd.DataFrame) -> list[Any]:
     return [c for c in df.columns if df[c].dtype == object or pd.api.types.is_string_dtype(df[c].dtype)]
 
+def _all_text(col: pd.Series) -> bool:
+    """Every cell text or missing: pandas' string dtype, or an object column holding only str (Arrow, rustpy
+    and GDAL take such a column as it is)."""
+    dt = col.dtype
+    return isinstance(dt, pd.StringDtype) or (
+        dt == object and pd.api.types.infer_dtype(col, skipna=True) in ("string", "empty"))
+
+
 def _formula_cells(values: pd.Series) -> np.ndarray:
     """Where a column holds text starting with a formula prefix."""
     if isinstance(values.dtype, pd.StringDtype):
@@ -195,7 +203,7 @@ def _csv_column(col: pd.Series) -> pa.Array | pa.ChunkedArray | None:
         return pa.array(values, from_pandas=True)
     if dt != object:
         return None
-    if pd.api.types.infer_dtype(col, skipna=True) in ("string", "empty"):
+    if _all_text(col):
         return pa.array(col, type=pa.large_string(), from_pandas=True)
     missing = col.isna().to_numpy()
     return pa.array([None if m else str(v) for v, m in zip(col, missing)], type=pa.large_string())
@@ -275,10 +283,7 @@ def write_excel(sheets: Mapping[str, pd.DataFrame], path: str | Path, *, notes: 
     ready = [(name[:31], _cut_long_cells(neutralise_frame(df), f"{path.name}: sheet {name[:31]}", notes))
              for name, df in sheets.items()]
     if all(_rust_ready(df) for _, df in ready):
-        rx.write_worksheets([(name, _rust_frame(df)) for name, df in ready], str(path),
-                            freeze_panes={"general": {"row": 1, "col": 0}},
-                            header_format={name: _rust_header() for name, _ in ready},
-                            column_widths={name: _widths(df) for name, df in ready}, inf_value="inf")
+        _rust_write([(name, _rust_frame(df)) for name, df in ready], path, {name: _widths(df) for name, df in ready})
         return path
     with pd.ExcelWriter(path, engine="xlsxwriter", engine_kwargs={"options": _XLSX_OPTIONS}) as writer:
         header = writer.book.add_format(_HEADER_FORMAT)
@@ -307,6 +312,14 @@ def _rust_header() -> rx.Format:
     return rx.Format().set_bold().set_border("thin").set_align("center").set_align("top")
 
 
+def _rust_write(sheets: list[tuple[str, Any]], path: Path, widths: Mapping[str, list[int]]) -> None:
+    """The workbook through rustpy_xlsxwriter: each sheet (a frame or rows as dicts) under the bold, frozen
+    header, ``inf`` as text."""
+    rx.write_worksheets(sheets, str(path), freeze_panes={"general": {"row": 1, "col": 0}},
+                        header_format={name: _rust_header() for name, _ in sheets},
+                        column_widths=dict(widths), inf_value="inf")
+
+
 def _rust_ready(df: pd.DataFrame) -> bool:
     """rustpy_xlsxwriter takes the sheet: plain columns, one per (text) name."""
     return _plain(df) and pd.Index([str(c) for c in df.columns]).is_unique
@@ -325,8 +338,7 @@ def _rust_column(col: pd.Series) -> Any:
     ``str`` of what is no number, boolean or text (rustpy would write dates as dates, bytes as nothing, and
     refuses pandas' NA next to mixed columns)."""
     dt = col.dtype
-    if (isinstance(dt, np.dtype) and dt.kind in "fiub") or isinstance(dt, pd.StringDtype) or (
-            dt == object and pd.api.types.infer_dtype(col, skipna=True) in ("string", "empty")):
+    if (isinstance(dt, np.dtype) and dt.kind in "fiub") or _all_text(col):
         return col.array
     values = np.array(col.astype(object), dtype=object)
     missing = col.isna().to_numpy()
@@ -437,10 +449,7 @@ def _arrow_ready(frame: pd.DataFrame) -> bool:
     for i in range(len(frame.columns)):
         col = frame.iloc[:, i]
         dt = col.dtype
-        if isinstance(col, gpd.GeoSeries) or isinstance(dt, pd.StringDtype) or (
-                isinstance(dt, np.dtype) and dt.kind in "fiub"):
-            continue
-        if dt == object and pd.api.types.infer_dtype(col, skipna=True) in ("string", "empty"):
+        if isinstance(col, gpd.GeoSeries) or _all_text(col) or (isinstance(dt, np.dtype) and dt.kind in "fiub"):
             continue
         return False
     return True
@@ -554,10 +563,7 @@ class StreamingWorkbook:
             # a sheet without rows still gets its header, from an empty frame
             data = [(key, self._rows(key) if self.rows[key] else pd.DataFrame(columns=self.columns[key]))
                     for key in self.pieces]
-            rx.write_worksheets(data, str(self.path), freeze_panes={"general": {"row": 1, "col": 0}},
-                                header_format={key: _rust_header() for key in self.pieces},
-                                column_widths={key: _widths(head) for key, head in self.heads.items()},
-                                inf_value="inf")
+            _rust_write(data, self.path, {key: _widths(head) for key, head in self.heads.items()})
         finally:
             shutil.rmtree(self._parts, ignore_errors=True)
         return self.path
